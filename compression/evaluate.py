@@ -1,0 +1,45 @@
+"""Entity-level evaluation of a model directory through the runtime.
+
+python -m compression.evaluate models/msra-base --data ../shared/data/msra/test.txt [--variant int8|all]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import raner
+from raner.spans import tags_to_spans
+
+from .data import Sentence, read_conll
+from .metrics import format_report, score_spans
+
+
+def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
+    """Score the recognizer's entities against the gold tags (exact span and type)."""
+    pred = rec.predict_batch([s.text for s in sentences])
+    gold = [tags_to_spans(s.tags) for s in sentences]
+    return score_spans(gold, [[(e.type, e.start, e.end) for e in ents] for ents in pred])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", type=Path, nargs="?", default=raner.DEFAULT_MODEL)
+    ap.add_argument("--data", type=Path, required=True, help="a CoNLL file (char<TAB>tag)")
+    ap.add_argument("--variant", default=None, help="a variant name, or 'all' (default: the model's default)")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    sentences = read_conll(args.data)
+    base = raner.load(args.model, cache_size=0)
+    names = base.variants if args.variant == "all" else [args.variant or base.variant]
+    results = {v: evaluate(base.with_variant(v), sentences) for v in names}
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    for v, r in results.items():
+        print(f"== {args.model.name} / {v} on {args.data} ({len(sentences)} sentences)")
+        print(format_report(r))
+
+
+if __name__ == "__main__":
+    main()

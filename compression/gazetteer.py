@@ -1,0 +1,45 @@
+"""The lexicon file shipped with a model, built from jieba's bundled dictionary (MIT licensed).
+
+jieba tags words with parts of speech; person (nr, nrt, nrfg), place (ns) and organisation (nt)
+words become typed gazetteer entries, and frequent words of any kind mark word boundaries.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from raner.normalize import normalize
+
+CATEGORIES = ("WORD", "PER", "LOC", "ORG")
+POS_TO_TYPE = {"nr": "PER", "nrt": "PER", "nrfg": "PER", "ns": "LOC", "nt": "ORG"}
+
+
+def jieba_dict_path() -> Path:
+    """Location of jieba's dictionary in the installed package."""
+    import jieba
+
+    return Path(os.path.dirname(jieba.__file__)) / "dict.txt"
+
+
+def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None) -> int:
+    """Write ``word<TAB>CATS`` lines; returns the number of words written."""
+    entries: dict[str, set[str]] = {}
+    with open(source or jieba_dict_path(), encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            word, freq, pos = normalize(parts[0]), int(parts[1]), parts[2]
+            if not 2 <= len(word) <= max_len:
+                continue
+            cats = set()
+            if pos in POS_TO_TYPE:
+                cats.add(POS_TO_TYPE[pos])
+            if freq >= min_word_freq:
+                cats.add("WORD")
+            if cats:
+                entries.setdefault(word, set()).update(cats)
+    with open(out, "w", encoding="utf-8") as f:
+        for word in sorted(entries):
+            f.write(word + "\t" + ",".join(c for c in CATEGORIES if c in entries[word]) + "\n")
+    return len(entries)

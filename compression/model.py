@@ -1,0 +1,112 @@
+"""The emission network: char + bigram embeddings and lexicon features -> BiLSTM -> self-attention -> tag scores."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .crf import CRF
+
+
+@dataclass
+class NetConfig:
+    """Sizes of the emission network; stored in the checkpoint and the manifest."""
+
+    n_chars: int
+    n_bigrams: int
+    lexicon_width: int
+    n_tags: int
+    char_dim: int = 128
+    bigram_dim: int = 64
+    hidden: int = 128
+    heads: int = 4
+    head_dim: int = 32
+    dropout: float = 0.5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's first ``length`` steps, leaving padding at the end (exportable)."""
+    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    idx = lengths.unsqueeze(1) - 1 - steps
+    idx = torch.where(idx >= 0, idx, steps)
+    return x.gather(1, idx.unsqueeze(2).expand(-1, -1, x.shape[2]))
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over the valid positions, with separate Q/K/V heads (prunable)."""
+
+    def __init__(self, dim: int, heads: int, head_dim: int):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.q = nn.Linear(dim, heads * head_dim)
+        self.k = nn.Linear(dim, heads * head_dim)
+        self.v = nn.Linear(dim, heads * head_dim)
+        self.out = nn.Linear(heads * head_dim, dim)
+        self.head_mask: torch.Tensor | None = None  # set while measuring head importance
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        shape = (b, t, self.heads, self.head_dim)
+        q = self.q(x).view(shape).transpose(1, 2)
+        k = self.k(x).view(shape).transpose(1, 2)
+        v = self.v(x).view(shape).transpose(1, 2)
+        scores = q @ k.transpose(2, 3) / (self.head_dim**0.5)
+        pad = torch.arange(t, device=x.device).unsqueeze(0) >= lengths.unsqueeze(1)
+        scores = scores.masked_fill(pad[:, None, None, :], -1e4)
+        ctx = torch.softmax(scores, dim=-1) @ v
+        if self.head_mask is not None:
+            ctx = ctx * self.head_mask.view(1, -1, 1, 1)
+        return self.out(ctx.transpose(1, 2).reshape(b, t, self.heads * self.head_dim))
+
+
+class EmissionNet(nn.Module):
+    """Inputs (chars, bigrams, lexicon, lengths) -> emissions [B, T, n_tags]."""
+
+    def __init__(self, cfg: NetConfig, sparse: bool = True):
+        super().__init__()
+        self.cfg = cfg
+        self.char_emb = nn.Embedding(cfg.n_chars, cfg.char_dim, padding_idx=0, sparse=sparse)
+        self.bigram_emb = nn.Embedding(cfg.n_bigrams, cfg.bigram_dim, padding_idx=0, sparse=sparse) if cfg.n_bigrams else None
+        width = cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
+        self.drop = nn.Dropout(cfg.dropout)
+        self.fwd = nn.LSTM(width, cfg.hidden, batch_first=True)
+        self.bwd = nn.LSTM(width, cfg.hidden, batch_first=True)
+        self.attn = SelfAttention(2 * cfg.hidden, cfg.heads, cfg.head_dim) if cfg.heads else None
+        self.emit = nn.Linear(2 * cfg.hidden, cfg.n_tags)
+        self.probe: torch.Tensor | None = None  # the BiLSTM output of the last call, kept while measuring importance
+        self.keep_probe = False
+
+    def forward(self, chars, bigrams, lexicon, lengths):
+        parts = [self.char_emb(chars)]
+        if self.bigram_emb is not None:
+            parts.append(self.bigram_emb(bigrams))
+        if self.cfg.lexicon_width:
+            parts.append(lexicon)
+        x = self.drop(torch.cat(parts, dim=2))
+        fwd, _ = self.fwd(x)
+        bwd, _ = self.bwd(reverse_within_length(x, lengths))
+        h = torch.cat([fwd, reverse_within_length(bwd, lengths)], dim=2)
+        if self.keep_probe:
+            h.retain_grad()
+            self.probe = h
+        if self.attn is not None:
+            h = h + self.attn(self.drop(h), lengths)
+        return self.emit(self.drop(h))
+
+
+class Tagger(nn.Module):
+    """Emission network plus CRF: what training optimizes."""
+
+    def __init__(self, cfg: NetConfig, sparse: bool = True):
+        super().__init__()
+        self.net = EmissionNet(cfg, sparse=sparse)
+        self.crf = CRF(cfg.n_tags)
+
+    def loss(self, batch: dict, tags: torch.Tensor) -> torch.Tensor:
+        emissions = self.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"])
+        mask = torch.arange(tags.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
+        return self.crf.nll(emissions, tags, mask)

@@ -1,0 +1,66 @@
+"""Side-by-side timing and agreement of a model's variants on the same texts (used by the app and the build)."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .recognizer import Recognizer
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latency of one variant over a set of texts: milliseconds per call of ``predict_batch(texts)``."""
+
+    variant: str
+    median_ms: float
+    p95_ms: float
+    mean_ms: float
+    repeats: int
+    chars: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def time_variants(recognizers: Mapping[str, Recognizer], texts: Sequence[str], repeats: int = 50, warmup: int = 5,
+                  progress: Callable[[float, str], None] | None = None) -> list[Timing]:
+    """Time every variant on the same texts, interleaved round-robin so machine noise hits all alike.
+
+    The recognizers' result caches are bypassed (each call computes), so the numbers are the model's.
+    """
+    names = list(recognizers)
+    fresh = {n: Recognizer(r.path, r.variant, r.threads, r.batch_size, cache_size=0) for n, r in recognizers.items()}
+    for _ in range(warmup):
+        for n in names:
+            fresh[n].predict_batch(texts)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for i in range(repeats):
+        for n in names:
+            t0 = time.perf_counter()
+            fresh[n].predict_batch(texts)
+            samples[n].append((time.perf_counter() - t0) * 1000)
+        if progress and (i % max(1, repeats // 20) == 0 or i == repeats - 1):
+            progress((i + 1) / repeats, f"repeat {i + 1}/{repeats}")
+    chars = sum(len(t) for t in texts)
+    return [Timing(n, round(float(np.median(s)), 4), round(float(np.percentile(s, 95)), 4), round(float(np.mean(s)), 4), repeats, chars)
+            for n, s in samples.items()]
+
+
+def agreement(reference: Recognizer, other: Recognizer, texts: Sequence[str]) -> dict:
+    """How far ``other``'s entities match ``reference``'s: F1 of exact (type, start, end) matches, and the differences."""
+    ref = reference.predict_batch(texts)
+    got = other.predict_batch(texts)
+    same = n_ref = n_got = 0
+    differences = []
+    for i, (a, b) in enumerate(zip(ref, got)):
+        sa, sb = {(e.type, e.start, e.end, e.text) for e in a}, {(e.type, e.start, e.end, e.text) for e in b}
+        same, n_ref, n_got = same + len(sa & sb), n_ref + len(sa), n_got + len(sb)
+        for kind, s, e, t in sorted(sa - sb, key=lambda x: x[1]):
+            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e, "only_in": reference.variant})
+        for kind, s, e, t in sorted(sb - sa, key=lambda x: x[1]):
+            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e, "only_in": other.variant})
+    score = 1.0 if n_ref + n_got == 0 else 2 * same / (n_ref + n_got)
+    return {"agreement": round(score, 4), "matched": same, "reference_entities": n_ref, "entities": n_got, "differences": differences}

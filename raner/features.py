@@ -1,0 +1,95 @@
+"""Text to model inputs: character ids, character-bigram ids and lexicon features."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .lexicon import Lexicon
+
+PAD, UNK, CLS, SEP, SPACE = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[SPACE]"
+SPECIALS = (PAD, UNK, CLS, SEP, SPACE)
+END = "\ue000"  # stands for "past the end" as the second half of the last bigram
+
+
+def read_table(path: str | Path) -> dict[str, int]:
+    """A vocabulary file, one entry per line, the line number is the id (lines are not stripped)."""
+    with open(path, encoding="utf-8") as f:
+        return {line.rstrip("\n"): i for i, line in enumerate(f)}
+
+
+def write_table(path: str | Path, entries: Sequence[str]) -> None:
+    """Write a vocabulary file readable by ``read_table``."""
+    with open(path, "w", encoding="utf-8") as f:
+        for e in entries:
+            if "\n" in e:
+                raise ValueError(f"vocabulary entry {e!r} contains a newline")
+            f.write(e + "\n")
+
+
+def char_key(ch: str) -> str:
+    """The vocabulary key of a normalized character."""
+    return SPACE if ch == " " else ch
+
+
+def bigram_keys(text: str) -> list[str]:
+    """``text[i] + text[i+1]`` for each position, the last paired with the END mark."""
+    return [text[i] + (text[i + 1] if i + 1 < len(text) else END) for i in range(len(text))]
+
+
+@dataclass
+class Encoded:
+    """One normalized text's model inputs, unpadded."""
+
+    chars: np.ndarray
+    bigrams: np.ndarray
+    lexicon: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+
+class Featurizer:
+    """Maps normalized text to ids; which inputs exist is decided by the model directory's files."""
+
+    def __init__(self, chars: dict[str, int], bigrams: dict[str, int] | None = None, lexicon: Lexicon | None = None):
+        for special in (PAD, UNK):
+            if special not in chars:
+                raise ValueError(f"character vocabulary lacks {special}")
+        self.chars, self.bigrams, self.lexicon = chars, bigrams, lexicon
+        self.unk = chars[UNK]
+        self.bigram_unk = bigrams.get(UNK, 1) if bigrams else 0
+
+    @property
+    def lexicon_width(self) -> int:
+        return self.lexicon.width if self.lexicon else 0
+
+    def encode(self, text: str) -> Encoded:
+        """Ids for an already-normalized text (one id per character)."""
+        get, unk = self.chars.get, self.unk
+        chars = np.fromiter((get(char_key(c), unk) for c in text), dtype=np.int64, count=len(text))
+        if self.bigrams is not None:
+            bget, bunk = self.bigrams.get, self.bigram_unk
+            bigrams = np.fromiter((bget(k, bunk) for k in bigram_keys(text)), dtype=np.int64, count=len(text))
+        else:
+            bigrams = np.zeros(len(text), dtype=np.int64)
+        if self.lexicon is not None:
+            lex = self.lexicon.features(text)
+        else:
+            lex = np.zeros((len(text), 0), dtype=np.float32)
+        return Encoded(chars, bigrams, lex)
+
+    def batch(self, items: Sequence[Encoded]) -> dict[str, np.ndarray]:
+        """Pad a batch into the emission network's named inputs."""
+        n = len(items)
+        steps = max((len(e) for e in items), default=0) or 1
+        chars = np.zeros((n, steps), dtype=np.int64)
+        bigrams = np.zeros((n, steps), dtype=np.int64)
+        lex = np.zeros((n, steps, self.lexicon_width), dtype=np.float32)
+        lengths = np.zeros(n, dtype=np.int64)
+        for b, e in enumerate(items):
+            k = len(e)
+            chars[b, :k], bigrams[b, :k], lex[b, :k], lengths[b] = e.chars, e.bigrams, e.lexicon, k
+        return {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths}

@@ -1,0 +1,210 @@
+"""The Recognizer: text -> normalized chars -> ids -> ONNX emissions -> Viterbi tags -> entities."""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from .chunking import chunk_spans
+from .crf import CRF
+from .entity import Entity
+from .errors import REBUILD_HINT, ModelError, UnknownVariantError
+from .features import Featurizer, read_table
+from .lexicon import Lexicon
+from .manifest import Manifest, read_manifest
+from .normalize import normalize
+from .spans import tags_to_spans
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "msra-base"
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The parts of a model directory shared by all its variants."""
+
+    manifest: Manifest
+    crf: CRF
+
+
+def _model_error(path: Path, e: Exception) -> ModelError:
+    return ModelError(f"cannot read the model files of {path} ({type(e).__name__}: {e}); " + REBUILD_HINT.format(path=path))
+
+
+@lru_cache(maxsize=8)
+def _model_files(path: Path) -> ModelFiles:
+    manifest = read_manifest(path)
+    try:
+        with np.load(manifest.file(manifest.crf)) as z:
+            crf = CRF.constrained(z["start"], z["end"], z["transitions"], manifest.labels, manifest.scheme)
+    except ModelError:
+        raise
+    except (OSError, KeyError, ValueError) as e:
+        raise _model_error(path, e) from None
+    if crf.transitions.shape != (len(manifest.labels),) * 2:
+        raise ModelError(f"{path / manifest.crf}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels")
+    return ModelFiles(manifest, crf)
+
+
+def variant_inputs(manifest: Manifest, variant: str) -> dict:
+    """The model's input files, with the variant's own overrides (a pruned vocabulary, say)."""
+    return {**manifest.inputs, **manifest.raw["variants"][variant].get("inputs", {})}
+
+
+@lru_cache(maxsize=16)
+def _featurizer(path: Path, inputs_json: str) -> Featurizer:
+    manifest = _model_files(path).manifest
+    inputs = json.loads(inputs_json)
+    try:
+        chars = read_table(manifest.file(inputs["vocab"]))
+        bigrams = read_table(manifest.file(inputs["bigrams"])) if inputs.get("bigrams") else None
+        lexicon = Lexicon.read(manifest.file(inputs["lexicon"]), inputs["lexicon_categories"]) if inputs.get("lexicon") else None
+        return Featurizer(chars, bigrams, lexicon)
+    except ModelError:
+        raise
+    except (OSError, KeyError, ValueError, UnicodeDecodeError) as e:
+        raise _model_error(path, e) from None
+
+
+@lru_cache(maxsize=32)
+def _session(file: Path, threads: int) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(file), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own exception types for corrupt files
+        raise ModelError(f"onnxruntime cannot load {file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=file.parent)) from None
+
+
+class Recognizer:
+    """Named-entity recognizer for one variant of one model directory."""
+
+    def __init__(self, path: str | Path = DEFAULT_MODEL, variant: str | None = None, threads: int = 1,
+                 batch_size: int = 32, cache_size: int = 1024):
+        self.path = Path(path).resolve()
+        files = _model_files(self.path)
+        self.manifest, self._crf = files.manifest, files.crf
+        variant = variant or self.manifest.default_variant
+        if variant not in self.manifest.variants:
+            raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
+        self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
+        self.variant, self.threads, self.batch_size = variant, threads, batch_size
+        self._session = _session(self.manifest.file(self.manifest.variants[variant].file), threads)
+        self._input_names = {i.name for i in self._session.get_inputs()}
+        self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
+        self._cache_size, self._hits, self._misses = cache_size, 0, 0
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Entity types this model returns (e.g. PER, LOC, ORG)."""
+        return tuple(sorted({t.split("-", 1)[1] for t in self.manifest.labels if "-" in t}))
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """The model's variants, the default first."""
+        names = list(self.manifest.variants)
+        names.remove(self.manifest.default_variant)
+        return (self.manifest.default_variant, *names)
+
+    def with_variant(self, variant: str) -> "Recognizer":
+        """Another variant of the same model (sessions and files are shared, caches are not)."""
+        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size)
+
+    def predict(self, text: str) -> list[Entity]:
+        """Entities in ``text``, offsets into ``text`` itself."""
+        return self.predict_batch([text])[0]
+
+    def predict_batch(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """Entities for each text; all pieces of all texts go through the network in shared batches."""
+        if isinstance(texts, str):
+            raise TypeError("predict_batch takes a list of strings; use predict for one string")
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError(f"text must be a str, not {type(t).__name__}")
+        results: list[tuple[Entity, ...] | None] = [self._cached(t) for t in texts]
+        todo = sorted({t for t, r in zip(texts, results) if r is None})
+        if todo:
+            found = self._run(todo)
+            for t in todo:
+                self._store(t, found[t])
+            results = [found[t] if r is None else r for t, r in zip(texts, results)]
+        return [list(r) for r in results]  # type: ignore[arg-type]
+
+    def cache_info(self) -> dict:
+        """Hits, misses, hit rate and size of the result cache."""
+        total = self._hits + self._misses
+        return {"hits": self._hits, "misses": self._misses, "hit_rate": self._hits / total if total else 0.0,
+                "size": len(self._cache), "max_size": self._cache_size}
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._hits = self._misses = 0
+
+    def emissions(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Raw per-character tag scores of already-short texts (for tests and benchmarks)."""
+        encoded = [self._featurizer.encode(normalize(t)) for t in texts]
+        em = self._emit(encoded)
+        return [em[i, : len(e)] for i, e in enumerate(encoded)]
+
+    def _cached(self, text: str) -> tuple[Entity, ...] | None:
+        if self._cache_size <= 0:
+            return None
+        with self._lock:
+            hit = self._cache.get(text)
+            if hit is None:
+                self._misses += 1
+                return None
+            self._cache.move_to_end(text)
+            self._hits += 1
+            return hit
+
+    def _store(self, text: str, entities: tuple[Entity, ...]) -> None:
+        if self._cache_size <= 0:
+            return
+        with self._lock:
+            self._cache[text] = entities
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _emit(self, encoded) -> np.ndarray:
+        feeds = {k: v for k, v in self._featurizer.batch(encoded).items() if k in self._input_names}
+        return self._session.run(None, feeds)[0]
+
+    def _run(self, texts: list[str]) -> dict[str, tuple[Entity, ...]]:
+        pieces = []  # (text index, piece start, normalized piece)
+        for ti, text in enumerate(texts):
+            norm = normalize(text)
+            for a, b in chunk_spans(norm, self.manifest.max_length):
+                if norm[a:b].strip():
+                    pieces.append((ti, a, norm[a:b]))
+        pieces.sort(key=lambda p: len(p[2]))
+        found: list[list[Entity]] = [[] for _ in texts]
+        labels, scheme = self.manifest.labels, self.manifest.scheme
+        for s in range(0, len(pieces), self.batch_size):
+            group = pieces[s : s + self.batch_size]
+            encoded = [self._featurizer.encode(p[2]) for p in group]
+            paths = self._crf.viterbi(self._emit(encoded), [len(e) for e in encoded])
+            for (ti, offset, _), path in zip(group, paths):
+                for kind, a, b in tags_to_spans([labels[j] for j in path], scheme):
+                    text = texts[ti]
+                    found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b))
+        return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
+
+
+def load(path: str | Path | None = None, variant: str | None = None, threads: int = 1, **kwargs) -> Recognizer:
+    """Load a model directory (default: the shipped model) and one of its variants (default: its default)."""
+    return Recognizer(path or DEFAULT_MODEL, variant, threads, **kwargs)

@@ -1,0 +1,60 @@
+"""Tag sequences (BIO or BIOES) to entity spans, strict: ill-formed pieces yield no entity."""
+from __future__ import annotations
+
+from typing import Sequence
+
+SCHEMES = ("BIO", "BIOES")
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """``'B-PER' -> ('B', 'PER')``; ``'O' -> ('O', '')``."""
+    if tag == "O" or "-" not in tag:
+        return "O", ""
+    prefix, _, kind = tag.partition("-")
+    return prefix, kind
+
+
+def tags_to_spans(tags: Sequence[str], scheme: str = "BIO") -> list[tuple[str, int, int]]:
+    """Return ``(type, start, end)`` for each well-formed entity, end exclusive.
+
+    BIO: ``B-X`` then any number of ``I-X``. BIOES: ``S-X`` alone, or ``B-X``, ``I-X``*, ``E-X``.
+    A piece that does not fit (an ``I-X`` after ``O``, a BIOES entity never closed by ``E``)
+    yields nothing, as in seqeval's strict mode.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown tag scheme {scheme!r}; expected one of {SCHEMES}")
+    closes_open = scheme == "BIO"
+    spans: list[tuple[str, int, int]] = []
+    kind, start = "", -1
+    for i, tag in enumerate(tags):
+        prefix, cur = split_tag(tag)
+        continues = start >= 0 and cur == kind
+        if prefix == "I" and continues:
+            continue
+        if prefix == "E" and continues and not closes_open:
+            spans.append((kind, start, i + 1))
+            kind, start = "", -1
+            continue
+        if start >= 0 and closes_open:
+            spans.append((kind, start, i))
+        kind, start = "", -1
+        if prefix == "B":
+            kind, start = cur, i
+        elif prefix == "S" and not closes_open:
+            spans.append((cur, i, i + 1))
+    if start >= 0 and closes_open:
+        spans.append((kind, start, len(tags)))
+    return spans
+
+
+def allowed_transition(prev: str, cur: str, scheme: str = "BIO") -> bool:
+    """Whether tag ``cur`` may follow tag ``prev`` (``prev='START'``/``cur='END'`` for the edges)."""
+    pp, pk = ("O", "") if prev == "START" else split_tag(prev)
+    cp, ck = ("O", "") if cur == "END" else split_tag(cur)
+    inside = pp in ("B", "I") and prev != "START"
+    if scheme == "BIO":
+        return cp != "I" or (inside and pk == ck)
+    # BIOES: after B/I must come I/E of the same type; I/E need an open B/I of the same type.
+    if inside:
+        return cp in ("I", "E") and pk == ck
+    return cp in ("O", "B", "S")

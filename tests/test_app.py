@@ -1,0 +1,76 @@
+"""The running app: Gradio named API through gradio_client, and the REST API."""
+import httpx
+import pytest
+from gradio_client import Client
+
+import raner
+
+SEED = "马云在杭州阿里巴巴总部发表演讲"
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server + "/", verbose=False)
+
+
+def expected(text, variant=None):
+    return {"entities": [e.to_dict() for e in raner.load(variant=variant).predict(text)]}
+
+
+def test_named_api_ner_matches_the_runtime(client):
+    assert client.predict(SEED, api_name="/ner") == expected(SEED)
+
+
+def test_named_api_ner_with_variant(client):
+    assert client.predict(SEED, "fp32", api_name="/ner") == expected(SEED, "fp32")
+
+
+def test_named_api_rejects_unknown_variant(client):
+    with pytest.raises(Exception, match="unknown variant"):
+        client.predict(SEED, "../../etc/passwd", api_name="/ner")
+
+
+def test_named_api_benchmark(client):
+    table, *_, raw = client.predict("马云在杭州。", 3, api_name="/benchmark")
+    variants = [row[0] for row in table["data"]]
+    assert set(variants) == set(raner.load().variants)
+    assert raw["repeats"] == 3 and all(r["median (ms)"] > 0 for r in raw["results"])
+
+
+def test_rest_ner_contract(server):
+    r = httpx.post(server + "/api/ner", json={"text": SEED})
+    assert r.status_code == 200
+    assert r.json() == expected(SEED)
+    r = httpx.post(server + "/api/ner", json={"text": SEED, "variant": "fp32"})
+    assert r.json() == expected(SEED, "fp32")
+
+
+def test_rest_health(server):
+    h = httpx.get(server + "/api/health").json()
+    assert h["status"] == "ok" and h["model"] == "msra-base"
+    assert h["variants"] == list(raner.load().variants) and h["version"] == raner.__version__
+
+
+@pytest.mark.parametrize("kwargs,status,needle", [
+    ({"content": b""}, 422, "body"),
+    ({"json": {}}, 422, "text"),
+    ({"json": {"text": 5}}, 422, "string"),
+    ({"json": {"text": "x", "variant": "nope"}}, 422, "unknown variant"),
+    ({"json": {"text": "x", "extra": 1}}, 422, "extra"),
+    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+    ({"content": "马云".encode(), "headers": {"content-type": "text/plain"}}, 422, "invalid"),
+    ({"json": {"text": "字" * 20001}}, 413, "20000"),
+])
+def test_rest_bad_requests_get_json_4xx(server, kwargs, status, needle):
+    r = httpx.post(server + "/api/ner", **kwargs)
+    assert r.status_code == status, r.text
+    assert needle.lower() in r.json()["error"].lower()
+
+
+def test_rest_empty_text_is_empty_result(server):
+    assert httpx.post(server + "/api/ner", json={"text": "  "}).json() == {"entities": []}
+
+
+def test_openapi_describes_the_rest_routes(server):
+    schema = httpx.get(server + "/openapi.json").json()
+    assert "post" in schema["paths"]["/api/ner"] and "get" in schema["paths"]["/api/health"]

@@ -1,0 +1,62 @@
+"""A real browser: headless Debian Chromium driven by Playwright loads the app, detects, benchmarks."""
+import shutil
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SEED = "马云在杭州阿里巴巴总部发表演讲"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (make browser-deps installs it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        pg = context.new_page()
+        outside = []
+        pg.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
+        pg.goto(server + "/", wait_until="networkidle")
+        pg.outside_requests = outside
+        yield pg
+        browser.close()
+
+
+def test_detect_tab_highlights_entities(page, tmp_path):
+    import raner
+
+    page.locator("#rl-input textarea").fill(SEED)
+    page.locator("#rl-run").click()
+    expected = raner.load().predict(SEED)
+    assert expected, "the shipped model finds entities in the seed sentence"
+    highlight = page.locator("#rl-highlight")
+    for e in expected:
+        highlight.get_by_text(e.text, exact=True).first.wait_for(timeout=20000)
+    text = highlight.inner_text()
+    for label in {e.type for e in expected}:
+        assert label in text
+    assert "processed" in page.locator("#rl-stats").inner_text()
+    page.screenshot(path=str(tmp_path / "detect.png"), full_page=True)
+
+
+def test_benchmark_tab_shows_a_row_per_variant(page, tmp_path):
+    import raner
+
+    page.get_by_role("tab", name="压缩对比 · Compression").click()
+    page.locator("#rl-bench-text textarea").fill("马云在杭州。")
+    page.locator("#rl-repeats input[type=number]").fill("5")
+    page.locator("#rl-bench-run").click()
+    table = page.locator("#rl-bench-table")
+    for v in raner.load().variants:
+        table.get_by_text(v, exact=True).first.wait_for(timeout=60000)
+    page.screenshot(path=str(tmp_path / "compression.png"), full_page=True)
+
+
+def test_page_loads_nothing_from_outside(page):
+    assert page.outside_requests == []

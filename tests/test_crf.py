@@ -1,0 +1,51 @@
+import itertools
+
+import numpy as np
+import pytest
+
+from raner.crf import CRF
+from raner.spans import allowed_transition, tags_to_spans
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+BIOES = ["O", "B-PER", "I-PER", "E-PER", "S-PER"]
+
+
+def brute_force(crf: CRF, em: np.ndarray) -> tuple[int, ...]:
+    best, best_path = -np.inf, None
+    for path in itertools.product(range(em.shape[1]), repeat=em.shape[0]):
+        s = crf.start[path[0]] + crf.end[path[-1]] + sum(em[t, p] for t, p in enumerate(path))
+        s += sum(crf.transitions[a, b] for a, b in zip(path, path[1:]))
+        if s > best:
+            best, best_path = s, path
+    return best_path
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_viterbi_equals_brute_force_on_random_batches(seed):
+    rng = np.random.default_rng(seed)
+    crf = CRF(rng.normal(size=5).astype(np.float32), rng.normal(size=5).astype(np.float32),
+              rng.normal(size=(5, 5)).astype(np.float32))
+    lengths = rng.integers(1, 6, size=3)
+    em = rng.normal(size=(3, int(lengths.max()), 5)).astype(np.float32)
+    paths = crf.viterbi(em, lengths)
+    for b in range(3):
+        assert tuple(paths[b]) == brute_force(crf, em[b, : lengths[b]])
+
+
+@pytest.mark.parametrize("labels,scheme", [(LABELS, "BIO"), (BIOES, "BIOES")])
+def test_constrained_paths_are_always_well_formed(labels, scheme):
+    rng = np.random.default_rng(0)
+    crf = CRF.constrained(rng.normal(size=5), rng.normal(size=5), rng.normal(size=(5, 5)), labels, scheme)
+    em = rng.normal(scale=5.0, size=(64, 9, 5)).astype(np.float32)
+    for path in crf.viterbi(em, [9] * 64):
+        tags = [labels[i] for i in path]
+        assert all(allowed_transition(a, b, scheme) for a, b in zip(["START"] + tags, tags + ["END"]))
+        covered = sum(e - s for _, s, e in tags_to_spans(tags, scheme))
+        assert covered == sum(t != "O" for t in tags)
+
+
+def test_empty_batch_and_zero_length():
+    crf = CRF(np.zeros(5, np.float32), np.zeros(5, np.float32), np.zeros((5, 5), np.float32))
+    assert crf.viterbi(np.zeros((0, 3, 5), np.float32), []) == []
+    out = crf.viterbi(np.zeros((2, 3, 5), np.float32), [0, 3])
+    assert len(out[0]) == 0 and len(out[1]) == 3

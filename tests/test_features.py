@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+from raner.features import END, PAD, SPACE, UNK, Featurizer, bigram_keys, read_table, write_table
+from raner.lexicon import Lexicon
+
+
+def featurizer():
+    chars = {k: i for i, k in enumerate([PAD, UNK, "[CLS]", "[SEP]", SPACE, "马", "云"])}
+    bigrams = {PAD: 0, UNK: 1, "马云": 2, "云" + END: 3}
+    return Featurizer(chars, bigrams, Lexicon({"马云": 2}, ["WORD", "PER"]))
+
+
+def test_encode_ids_unknowns_and_spaces():
+    e = featurizer().encode("马云 x")
+    assert list(e.chars) == [5, 6, 4, 1]
+    assert list(e.bigrams) == [2, 1, 1, 1]
+    assert e.lexicon.shape == (4, 8) and e.lexicon[0, 4] == 1 and e.lexicon[1, 6] == 1
+
+
+def test_batch_pads_and_reports_lengths():
+    f = featurizer()
+    batch = f.batch([f.encode("马云"), f.encode("云")])
+    assert batch["chars"].tolist() == [[5, 6], [6, 0]]
+    assert batch["lengths"].tolist() == [2, 1]
+    assert batch["lexicon"].shape == (2, 2, 8)
+    assert batch["bigrams"][1].tolist() == [3, 0]
+
+
+def test_bigram_keys_mark_the_end():
+    assert bigram_keys("abc") == ["ab", "bc", "c" + END]
+    assert bigram_keys("") == []
+
+
+def test_table_round_trip_keeps_spaces(tmp_path):
+    write_table(tmp_path / "v.txt", [PAD, UNK, " ", "a"])
+    assert read_table(tmp_path / "v.txt") == {PAD: 0, UNK: 1, " ": 2, "a": 3}
+    with pytest.raises(ValueError):
+        write_table(tmp_path / "w.txt", ["a\nb"])
+
+
+def test_vocabulary_without_unk_is_refused():
+    with pytest.raises(ValueError, match="UNK"):
+        Featurizer({PAD: 0})
+    assert np.asarray(featurizer().encode("").chars).shape == (0,)

@@ -1,0 +1,50 @@
+"""Train -> export -> quantize -> load, end to end on a tiny model (a few steps on a few sentences)."""
+import json
+
+import numpy as np
+import pytest
+
+import raner
+from compression import export, train
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--hidden", "16", "--char-dim", "16",
+                "--bigram-dim", "8", "--heads", "2", "--bigram-min-count", "1", "--threads", "1"])
+    export.main([str(out), "--data", str(tiny_corpus)])
+    return out
+
+
+def test_model_directory_is_complete(tiny_model):
+    manifest = json.loads((tiny_model / "manifest.json").read_text(encoding="utf-8"))
+    assert set(manifest["variants"]) == {"fp32", "int8"}
+    for name, v in manifest["variants"].items():
+        assert (tiny_model / v["file"]).stat().st_size == v["size_bytes"]
+        assert set(v["metrics"]) == {"dev", "test"}
+    assert manifest["variants"]["int8"]["size_bytes"] < manifest["variants"]["fp32"]["size_bytes"]
+    assert manifest["checks"]["torch_onnx_fp32_identical_dev_sentences"] == 1.0
+    assert manifest["training"]["history"] and manifest["labels"][0] == "O"
+
+
+def test_onnx_emissions_match_torch(tiny_model):
+    import torch
+
+    model, labels = export.load_checkpoint(tiny_model / train.CHECKPOINT)
+    rec = raner.load(tiny_model, variant="fp32")
+    texts = ["马云在杭州阿里巴巴总部发表演讲", "今天", "Wi-Fi 7和5G"]
+    feat = train.featurizer_for(tiny_model, True, True)
+    with torch.no_grad():
+        batch = train.to_tensors(feat, texts)
+        ref = model.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"]).numpy()
+    for i, em in enumerate(rec.emissions(texts)):
+        np.testing.assert_allclose(em, ref[i, : len(texts[i])], atol=1e-4)
+
+
+def test_every_variant_loads_and_predicts_well_formed_spans(tiny_model):
+    for variant in ("fp32", "int8"):
+        rec = raner.load(tiny_model, variant=variant)
+        text = "华为创始人任正非在深圳接受了新华社记者的采访。"
+        for e in rec.predict(text):
+            assert text[e.start:e.end] == e.text and e.type in ("PER", "LOC", "ORG")

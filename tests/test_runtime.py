@@ -1,0 +1,156 @@
+"""The runtime on the shipped model: offsets, batching, long text, caching, errors."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import raner
+from raner.markup import read_marked_file
+
+from .conftest import ROOT, SHIPPED
+
+TEXTS = [
+    "马云在杭州阿里巴巴总部发表演讲",
+    "１９９７年，ＮＢＡ球星乔丹访问了北京。",
+    "😀张三在上海😀，李四在北京。",
+    "  \t华为公司在深圳  \n 新华社报道  ",
+    "Apple和微软的CEO在纽约会面。",
+    "e\u0301\u200b王五\u202e在广州\u0000。",
+]
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return raner.load()
+
+
+def check_offsets(text, entities):
+    for e in entities:
+        assert text[e.start:e.end] == e.text
+        assert e.type in ("PER", "LOC", "ORG")
+        assert 0 <= e.start < e.end <= len(text)
+    starts = [e.start for e in entities]
+    assert starts == sorted(starts)
+    assert all(a.end <= b.start for a, b in zip(entities, entities[1:]))
+
+
+def test_default_load_serves_the_default_variant(rec):
+    assert rec.variant == rec.manifest.default_variant == rec.variants[0]
+    assert {"fp32", "int8"} <= set(rec.variants)
+    assert rec.labels == ("LOC", "ORG", "PER")
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_offsets_point_into_the_original_text(rec, text):
+    check_offsets(text, rec.predict(text))
+
+
+def test_finds_entities_in_plain_news(rec):
+    ents = rec.predict("新华社北京电，国务院总理在人民大会堂会见了美国客人。")
+    assert {e.type for e in ents} >= {"ORG", "LOC"}
+
+
+def test_fullwidth_and_halfwidth_give_the_same_entities(rec):
+    a = rec.predict("１９９８年江泽民在北京会见了克林顿。")
+    b = rec.predict("1998年江泽民在北京会见了克林顿。")
+    assert [(e.type, e.start, e.end) for e in a] == [(e.type, e.start, e.end) for e in b]
+
+
+def test_batch_equals_one_by_one(rec):
+    texts = [t for t, _ in read_marked_file(ROOT / "samples" / "news.txt")] + TEXTS
+    fresh = raner.load(cache_size=0)
+    assert fresh.predict_batch(texts) == [fresh.predict(t) for t in texts]
+
+
+def test_empty_and_whitespace(rec):
+    assert rec.predict("") == []
+    assert rec.predict(" \n\t ") == []
+    assert rec.predict_batch([]) == []
+
+
+def test_long_text_is_split_and_stitched(rec):
+    sentence = "华为创始人任正非在深圳接受了新华社记者的采访。"
+    one = rec.predict(sentence)
+    assert one
+    text = sentence * 60
+    assert len(text) > 5 * rec.manifest.max_length
+    ents = rec.predict(text)
+    check_offsets(text, ents)
+    assert len(ents) == 60 * len(one)
+    assert ents[-1].end > len(text) - len(sentence)
+
+
+def test_long_text_without_punctuation_is_not_truncated(rec):
+    text = "张三李四王五在北京上海广州开会" * 40
+    ents = rec.predict(text)
+    check_offsets(text, ents)
+    assert max(e.end for e in ents) > rec.manifest.max_length * 2
+
+
+def test_bad_types_raise_clear_errors(rec):
+    with pytest.raises(TypeError, match="str"):
+        rec.predict(42)
+    with pytest.raises(TypeError, match="list"):
+        rec.predict_batch("一个字符串")
+    with pytest.raises(raner.UnknownVariantError, match="fp32"):
+        raner.load(variant="nope")
+
+
+def test_result_cache_is_per_variant_and_bounded():
+    a = raner.load(variant="fp32", cache_size=2)
+    b = a.with_variant("int8")
+    text = "马云在杭州阿里巴巴总部发表演讲"
+    a.predict(text)
+    a.predict(text)
+    assert a.cache_info()["hits"] == 1 and b.cache_info()["hits"] == 0
+    b.predict(text)
+    assert b.cache_info()["misses"] == 1
+    for t in ("一", "二", "三"):
+        a.predict(t)
+    assert a.cache_info()["size"] == 2
+
+
+def test_runtime_never_imports_torch():
+    code = "import sys, raner; raner.load().predict('马云在杭州'); bad = [m for m in ('torch', 'transformers', 'modelscope') if m in sys.modules]; print(bad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def copy_model(tmp_path):
+    dst = tmp_path / "m"
+    shutil.copytree(SHIPPED, dst, ignore=shutil.ignore_patterns("*.pt"))
+    return dst
+
+
+def test_missing_model_directory_names_the_rebuild_command(tmp_path):
+    with pytest.raises(raner.ModelError, match="compression.build"):
+        raner.load(tmp_path / "absent")
+
+
+def test_corrupt_onnx_file_is_a_clear_error(tmp_path):
+    m = copy_model(tmp_path)
+    (m / "model.int8.onnx").write_bytes(b"not a model")
+    with pytest.raises(raner.ModelError, match="model.int8.onnx"):
+        raner.load(m, variant="int8")
+
+
+def test_manifest_naming_a_missing_file(tmp_path):
+    m = copy_model(tmp_path)
+    raw = json.loads((m / "manifest.json").read_text(encoding="utf-8"))
+    raw["variants"]["ghost"] = {"file": "ghost.onnx"}
+    (m / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(raner.ModelError, match="ghost.onnx"):
+        raner.load(m, variant="ghost")
+    (m / "vocab.txt").unlink()
+    raner.recognizer._model_files.cache_clear()
+    with pytest.raises(raner.ModelError, match="vocab.txt"):
+        raner.load(m)
+
+
+def test_broken_manifest_json(tmp_path):
+    m = copy_model(tmp_path)
+    (m / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(raner.ModelError, match="manifest.json"):
+        raner.load(m)

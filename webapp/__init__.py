@@ -1,0 +1,1 @@
+"""The web side of raner-lite: NER service, REST routes, Gradio UI."""
