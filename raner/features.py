@@ -41,14 +41,28 @@ def bigram_keys(text: str) -> list[str]:
 
 @dataclass
 class Encoded:
-    """One normalized text's model inputs, unpadded."""
+    """One normalized text's model inputs, unpadded.
+
+    ``positions``/``units`` serve sub-word models: the time steps whose emissions are decoded, and the
+    ``(start, end)`` character range each decoded unit covers. ``None`` means one step per character.
+    """
 
     chars: np.ndarray
     bigrams: np.ndarray
     lexicon: np.ndarray
+    positions: np.ndarray | None = None
+    units: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.chars)
+
+    @property
+    def n_units(self) -> int:
+        return len(self.chars) if self.positions is None else len(self.positions)
+
+    def char_span(self, a: int, b: int) -> tuple[int, int]:
+        """Character range of decoded units ``a..b`` (end exclusive)."""
+        return (a, b) if self.units is None else (self.units[a][0], self.units[b - 1][1])
 
 
 class Featurizer:

@@ -61,6 +61,9 @@ def variant_inputs(manifest: Manifest, variant: str) -> dict:
 def _featurizer(path: Path, inputs_json: str) -> Featurizer:
     manifest = _model_files(path).manifest
     inputs = json.loads(inputs_json)
+    kind = inputs.get("kind", "chars")
+    if kind != "chars":
+        raise ModelError(f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars')")
     try:
         chars = read_table(manifest.file(inputs["vocab"]))
         bigrams = read_table(manifest.file(inputs["bigrams"])) if inputs.get("bigrams") else None
@@ -197,12 +200,25 @@ class Recognizer:
         for s in range(0, len(pieces), self.batch_size):
             group = pieces[s : s + self.batch_size]
             encoded = [self._featurizer.encode(p[2]) for p in group]
-            paths = self._crf.viterbi(self._emit(encoded), [len(e) for e in encoded])
-            for (ti, offset, _), path in zip(group, paths):
+            paths = self._crf.viterbi(unit_emissions(self._emit(encoded), encoded), [e.n_units for e in encoded])
+            for (ti, offset, _), enc, path in zip(group, encoded, paths):
+                text = texts[ti]
                 for kind, a, b in tags_to_spans([labels[j] for j in path], scheme):
-                    text = texts[ti]
+                    a, b = enc.char_span(a, b)
                     found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b))
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
+
+
+def unit_emissions(emissions: np.ndarray, encoded) -> np.ndarray:
+    """Emissions of the decoded units only (sub-word models decode one unit per word or character)."""
+    if all(e.positions is None for e in encoded):
+        return emissions
+    width = max((e.n_units for e in encoded), default=0)
+    out = np.zeros((len(encoded), max(width, 1), emissions.shape[2]), dtype=emissions.dtype)
+    for i, e in enumerate(encoded):
+        pos = np.arange(len(e)) if e.positions is None else e.positions
+        out[i, : len(pos)] = emissions[i, pos]
+    return out
 
 
 def load(path: str | Path | None = None, variant: str | None = None, threads: int = 1, **kwargs) -> Recognizer:
