@@ -64,3 +64,23 @@ def agreement(reference: Recognizer, other: Recognizer, texts: Sequence[str]) ->
             differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e, "only_in": other.variant})
     score = 1.0 if n_ref + n_got == 0 else 2 * same / (n_ref + n_got)
     return {"agreement": round(score, 4), "matched": same, "reference_entities": n_ref, "entities": n_got, "differences": differences}
+
+
+def machine_info() -> dict:
+    """CPU model, core count, onnxruntime and Python versions: stated beside every measured number."""
+    import os
+    import platform
+
+    import onnxruntime
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version(), "system": platform.system()}

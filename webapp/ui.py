@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import platform
 from collections import Counter
 
 import gradio as gr
 import pandas as pd
 
-from raner.benchmark import agreement, time_variants
+from raner.benchmark import agreement, machine_info, time_variants
 from theme import COLORS, LABELS
 
 from .samples import example_texts, sample_texts
@@ -114,7 +113,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                                   "start": d["start"], "end": d["end"], "only in": d["only_in"]})
         table = pd.DataFrame(rows)
         raw = {"texts": len(texts), "characters": sum(map(len, texts)), "repeats": repeats,
-               "machine": platform.processor() or platform.machine(), "results": rows, "disagreements": diffs}
+               "machine": machine_info(), "results": rows, "disagreements": diffs}
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
         return (table, table[["variant", "size (MB)"]], table[["variant", "median (ms)"]],
                 table[["variant", "test F1"]].fillna(0), diff_df, raw)

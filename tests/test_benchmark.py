@@ -1,0 +1,31 @@
+"""The benchmark command on a tiny model: every variant measured, files written, numbers sane."""
+import json
+
+import pytest
+
+from compression import benchmark, export, train
+
+
+@pytest.mark.slow
+def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
+    out = tmp_path / "tiny"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
+    export.main([str(out), "--data", str(tiny_corpus)])
+    report = tmp_path / "BENCH.md"
+    benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "5", "--cache-requests", "200", "--cold-runs", "1", "--report", str(report)])
+    result = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+    assert set(result["variants"]) == {"fp32", "int8"}
+    for name, r in result["variants"].items():
+        for label in ("short", "typical", "long"):
+            for threads in ("threads_1", "threads_2"):
+                lat = r["latency"][label][threads]
+                assert 0 < lat["median_ms"] <= lat["p95_ms"]
+        assert r["cold_start"]["peak_rss_mb"] > 10 and r["cold_start"]["process_seconds"] > 0
+        assert 0 <= r["test"]["overall"]["f1"] <= 1 and r["throughput_chars_per_s"] > 0
+    assert result["variants"]["fp32"]["agreement_with_fp32"] == 1.0
+    assert result["ratios_vs_fp32"]["int8"]["size"] < 1
+    assert 0 <= result["cache"]["lru_1024"]["hit_rate"] <= 1
+    text = report.read_text(encoding="utf-8")
+    assert "| int8 |" in text and result["machine"]["cpu"] in text
+    assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
