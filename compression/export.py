@@ -19,9 +19,9 @@ from .gazetteer import CATEGORIES
 from .model import EmissionNet, NetConfig, Tagger
 from .model_dir import choose_default, forget_loaded, register_variant, score_variants, today, write_raw
 from .quantize import quantize
-from .train import CHECKPOINT, featurizer_for, numpy_crf, predict_tags
+from .train import CHECKPOINT, WORD_SET_SIZE, featurizer_for, numpy_crf, predict_tags
 
-INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths"]
+INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths", "lexwords"]
 
 
 def load_checkpoint(path: Path) -> tuple[Tagger, list[str]]:
@@ -38,9 +38,14 @@ def export_onnx(net: EmissionNet, path: Path) -> None:
     cfg = net.cfg
     dummy = (torch.ones(2, 5, dtype=torch.long), torch.ones(2, 5, dtype=torch.long),
              torch.zeros(2, 5, cfg.lexicon_width), torch.tensor([5, 3]))
+    names = INPUT_NAMES[:4]
     axes = {"chars": {0: "batch", 1: "time"}, "bigrams": {0: "batch", 1: "time"},
             "lexicon": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "emissions": {0: "batch", 1: "time"}}
-    torch.onnx.export(net, dummy, str(path), input_names=INPUT_NAMES, output_names=["emissions"],
+    if cfg.n_words:
+        dummy = (*dummy, torch.ones(2, 5, 4, WORD_SET_SIZE, dtype=torch.long))
+        names = INPUT_NAMES
+        axes["lexwords"] = {0: "batch", 1: "time"}
+    torch.onnx.export(net, dummy, str(path), input_names=names, output_names=["emissions"],
                       dynamic_axes=axes, opset_version=17, dynamo=False)
 
 
@@ -76,7 +81,8 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     cfg = model.net.cfg
     training = json.loads((out / "training.json").read_text(encoding="utf-8")) if (out / "training.json").is_file() else {}
     feat_files = {"vocab": "vocab.txt", "bigrams": "bigrams.txt" if cfg.n_bigrams else None,
-                  "lexicon": "lexicon.tsv" if cfg.lexicon_width else None, "lexicon_categories": list(CATEGORIES)}
+                  "lexicon": "lexicon.tsv" if cfg.lexicon_width else None, "lexicon_categories": list(CATEGORIES),
+                  "lexicon_set_size": WORD_SET_SIZE}
     export_onnx(model.net, out / "model.fp32.onnx")
     save_crf(model, out / "crf.npz")
     write_raw(out, base_manifest(out.name, labels, cfg, feat_files, training, max_length))

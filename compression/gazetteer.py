@@ -21,9 +21,16 @@ def jieba_dict_path() -> Path:
     return Path(os.path.dirname(jieba.__file__)) / "dict.txt"
 
 
-def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None) -> int:
-    """Write ``word<TAB>CATS`` lines; returns the number of words written."""
+def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None,
+                  lac_words: list[str] | None = None) -> int:
+    """Write ``word<TAB>CATS[<TAB>id]`` lines; ``id`` is the word's row (1-based) in LAC's embedding table."""
     entries: dict[str, set[str]] = {}
+    ids: dict[str, int] = {}
+    for i, w in enumerate(lac_words or (), start=1):
+        w = normalize(w)
+        if 2 <= len(w) <= max_len and w not in ids:
+            ids[w] = i
+            entries.setdefault(w, set())
     with open(source or jieba_dict_path(), encoding="utf-8") as f:
         for line in f:
             parts = line.split()
@@ -41,5 +48,8 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
                 entries.setdefault(word, set()).update(cats)
     with open(out, "w", encoding="utf-8") as f:
         for word in sorted(entries):
-            f.write(word + "\t" + ",".join(c for c in CATEGORIES if c in entries[word]) + "\n")
+            if "\t" in word or not word.strip():
+                continue
+            cats = ",".join(c for c in CATEGORIES if c in entries[word])
+            f.write(word + "\t" + cats + (f"\t{ids[word]}" if word in ids else "") + "\n")
     return len(entries)

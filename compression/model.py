@@ -23,6 +23,8 @@ class NetConfig:
     heads: int = 4
     head_dim: int = 32
     dropout: float = 0.5
+    n_words: int = 0  # rows of the (frozen, pretrained) lexicon word-embedding table; 0: no word sets
+    word_dim: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,7 +73,10 @@ class EmissionNet(nn.Module):
         self.cfg = cfg
         self.char_emb = nn.Embedding(cfg.n_chars, cfg.char_dim, padding_idx=0, sparse=sparse)
         self.bigram_emb = nn.Embedding(cfg.n_bigrams, cfg.bigram_dim, padding_idx=0, sparse=sparse) if cfg.n_bigrams else None
-        width = cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
+        self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0) if cfg.n_words else None
+        if self.word_emb is not None:
+            self.word_emb.weight.requires_grad_(False)
+        width = cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width + 4 * cfg.word_dim * (cfg.n_words > 0)
         self.drop = nn.Dropout(cfg.dropout)
         self.fwd = nn.LSTM(width, cfg.hidden, batch_first=True)
         self.bwd = nn.LSTM(width, cfg.hidden, batch_first=True)
@@ -80,12 +85,20 @@ class EmissionNet(nn.Module):
         self.probe: torch.Tensor | None = None  # the BiLSTM output of the last call, kept while measuring importance
         self.keep_probe = False
 
-    def forward(self, chars, bigrams, lexicon, lengths):
+    def run(self, batch: dict) -> torch.Tensor:
+        """Forward over a batch dict as made by the runtime's Featurizer.batch."""
+        return self(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"], batch.get("lexwords"))
+
+    def forward(self, chars, bigrams, lexicon, lengths, lexwords=None):
         parts = [self.char_emb(chars)]
         if self.bigram_emb is not None:
             parts.append(self.bigram_emb(bigrams))
         if self.cfg.lexicon_width:
             parts.append(lexicon)
+        if self.word_emb is not None:
+            words = self.word_emb(lexwords)  # [B, T, 4, K, D]: SoftLexicon B/M/E/S word sets
+            count = (lexwords > 0).sum(-1, keepdim=True).clamp(min=1).to(words.dtype)
+            parts.append((words.sum(3) / count).flatten(2))
         x = self.drop(torch.cat(parts, dim=2))
         fwd, _ = self.fwd(x)
         bwd, _ = self.bwd(reverse_within_length(x, lengths))
@@ -107,6 +120,6 @@ class Tagger(nn.Module):
         self.crf = CRF(cfg.n_tags)
 
     def loss(self, batch: dict, tags: torch.Tensor) -> torch.Tensor:
-        emissions = self.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"])
+        emissions = self.net.run(batch)
         mask = torch.arange(tags.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         return self.crf.nll(emissions, tags, mask)

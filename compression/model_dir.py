@@ -7,7 +7,7 @@ from pathlib import Path
 
 import raner
 from raner.manifest import MANIFEST
-from raner.recognizer import _model_files, _session
+from raner.recognizer import clear_loaded
 
 from .data import read_conll
 from .evaluate import evaluate
@@ -25,8 +25,7 @@ def write_raw(out: Path, raw: dict) -> None:
 
 def forget_loaded() -> None:
     """Drop the runtime's caches of model files, so a rewritten directory is read afresh."""
-    _model_files.cache_clear()
-    _session.cache_clear()
+    clear_loaded()
 
 
 def register_variant(out: Path, name: str, file: str, description: str) -> None:

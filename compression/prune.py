@@ -105,6 +105,8 @@ def apply_plan(model: Tagger, plan: PrunePlan) -> Tagger:
     net = pruned.net
     with torch.no_grad():
         net.char_emb.weight.copy_(old.char_emb.weight)
+        if old.word_emb is not None:
+            net.word_emb.weight.copy_(old.word_emb.weight)
         if old.bigram_emb is not None:
             rows = plan.keep_bigrams if plan.keep_bigrams is not None else list(range(cfg.n_bigrams))
             net.bigram_emb.weight.copy_(old.bigram_emb.weight[rows])
@@ -160,7 +162,7 @@ def distill_loss(teacher: Tagger, teacher_feat, weight: float):
     def loss(texts: list[str], batch: dict, emissions: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             tb = to_tensors(teacher_feat, texts)
-            target = teacher.net(tb["chars"], tb["bigrams"], tb["lexicon"], tb["lengths"])
+            target = teacher.net.run(tb)
         mask = (torch.arange(emissions.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)).unsqueeze(2)
         return weight * (((emissions - target) ** 2) * mask).sum() / mask.sum().clamp(min=1) 
     return loss

@@ -23,11 +23,21 @@ from raner.normalize import normalize
 from .augment import entity_pool, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, build_lexicon
+from .lac import load_word_embeddings
 from .metrics import score_tags
 from .model import NetConfig, Tagger
 from .vocab import build_bigram_vocab, build_char_vocab
 
 CHECKPOINT = "checkpoint.pt"
+WORD_SET_SIZE = 4
+
+
+def pca_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """Project embeddings onto their top ``dim`` principal components; prepend a zero padding row (id 0)."""
+    centered = vectors - vectors.mean(0, keepdims=True)
+    _, _, vt = np.linalg.svd(centered, full_matrices=False)
+    reduced = (centered @ vt[:dim].T).astype(np.float32)
+    return np.vstack([np.zeros((1, reduced.shape[1]), np.float32), reduced])
 
 
 def seed_everything(seed: int) -> None:
@@ -36,10 +46,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def featurizer_for(out: Path, use_bigrams: bool, use_lexicon: bool) -> Featurizer:
+def featurizer_for(out: Path, use_bigrams: bool, use_lexicon: bool, set_size: int = WORD_SET_SIZE) -> Featurizer:
     """The runtime's own featurizer over the files written to ``out``."""
     bigrams = read_table(out / "bigrams.txt") if use_bigrams else None
-    lexicon = Lexicon.read(out / "lexicon.tsv", CATEGORIES) if use_lexicon else None
+    lexicon = Lexicon.read(out / "lexicon.tsv", CATEGORIES, set_size) if use_lexicon else None
     return Featurizer(read_table(out / "vocab.txt"), bigrams, lexicon)
 
 
@@ -72,7 +82,7 @@ def predict_tags(model: Tagger, feat: Featurizer, crf: NumpyCRF, texts: list[str
     for s in range(0, len(order), batch_size):
         idx = order[s : s + batch_size]
         batch = to_tensors(feat, [texts[i] for i in idx])
-        em = model.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"]).numpy()
+        em = model.net.run(batch).numpy()
         for i, path in zip(idx, crf.viterbi(em, batch["lengths"].numpy())):
             out[i] = [labels[j] for j in path]
     return out  # type: ignore[return-value]
@@ -103,8 +113,9 @@ class Optimizers:
     """SparseAdam for the embedding tables (4x faster than dense Adam on big tables), Adam for the rest."""
 
     def __init__(self, model: Tagger, lr: float, emb_lr: float):
-        sparse = [p for n, p in model.named_parameters() if n.endswith("_emb.weight")]
-        self.dense_params = [p for n, p in model.named_parameters() if not n.endswith("_emb.weight")]
+        params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        sparse = [p for n, p in params if n.endswith("_emb.weight")]
+        self.dense_params = [p for n, p in params if not n.endswith("_emb.weight")]
         self.pairs = [(torch.optim.SparseAdam(sparse, lr=emb_lr), emb_lr), (torch.optim.Adam(self.dense_params, lr=lr), lr)]
 
     def set_decay(self, factor: float) -> None:
@@ -136,7 +147,7 @@ def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_
         if char_dropout:
             drop = (torch.rand(batch["chars"].shape) < char_dropout) & (batch["chars"] > 0)
             batch["chars"] = batch["chars"].masked_fill(drop, feat.unk)
-        emissions = model.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"])
+        emissions = model.net.run(batch)
         mask = torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         loss = model.crf.nll(emissions, gold, mask)
         if extra_loss is not None:
@@ -175,6 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--bigram-min-count", type=int, default=2, help="0 disables bigrams")
     ap.add_argument("--no-lexicon", action="store_true", help="train without jieba gazetteer features")
+    ap.add_argument("--lac", type=Path, default=None, help="LAC folder (python -m compression.lac --download build/lac): "
+                    "adds SoftLexicon word sets with LAC's pretrained word embeddings")
+    ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
     ap.add_argument("--max-len", type=int, default=200)
@@ -198,17 +212,26 @@ def main(argv: list[str] | None = None) -> None:
     use_bigrams = args.bigram_min_count > 0
     if use_bigrams:
         write_table(args.out / "bigrams.txt", build_bigram_vocab(train_norm, args.bigram_min_count))
+    word_table = None
     if not args.no_lexicon:
-        n_words = build_lexicon(args.out / "lexicon.tsv")
-        print(f"lexicon: {n_words} words from jieba's dictionary")
+        lac_words = None
+        if args.lac:
+            lac_words, lac_vectors = load_word_embeddings(args.lac)
+            word_table = pca_rows(lac_vectors, args.word_dim)
+        n_words = build_lexicon(args.out / "lexicon.tsv", lac_words=lac_words)
+        print(f"lexicon: {n_words} words from jieba's dictionary" + (f" and LAC ({len(lac_words)} with embeddings)" if lac_words else ""))
     feat = featurizer_for(args.out, use_bigrams, not args.no_lexicon)
     cfg = NetConfig(
         n_chars=len(feat.chars), n_bigrams=len(feat.bigrams) if feat.bigrams else 0, lexicon_width=feat.lexicon_width,
         n_tags=len(labels), char_dim=args.char_dim, bigram_dim=args.bigram_dim, hidden=args.hidden,
         heads=args.heads, head_dim=32, dropout=args.dropout,
+        n_words=len(word_table) if word_table is not None else 0, word_dim=word_table.shape[1] if word_table is not None else 0,
     )
     print(f"config: {cfg.to_dict()}; train {len(train)} sentences, dev {len(dev)}")
     model = Tagger(cfg)
+    if word_table is not None:
+        with torch.no_grad():
+            model.net.word_emb.weight.copy_(torch.from_numpy(word_table))
     opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
     pool = entity_pool(train)
     dev_texts = [normalize(s.text) for s in dev]

@@ -50,6 +50,7 @@ class Encoded:
     chars: np.ndarray
     bigrams: np.ndarray
     lexicon: np.ndarray
+    lexwords: np.ndarray | None = None
     positions: np.ndarray | None = None
     units: list[tuple[int, int]] | None = None
 
@@ -89,11 +90,15 @@ class Featurizer:
             bigrams = np.fromiter((bget(k, bunk) for k in bigram_keys(text)), dtype=np.int64, count=len(text))
         else:
             bigrams = np.zeros(len(text), dtype=np.int64)
+        lexwords = None
         if self.lexicon is not None:
-            lex = self.lexicon.features(text)
+            found = self.lexicon.matches(text)
+            lex = self.lexicon.features(text, found)
+            if self.lexicon.has_word_ids:
+                lexwords = self.lexicon.word_sets(text, found)
         else:
             lex = np.zeros((len(text), 0), dtype=np.float32)
-        return Encoded(chars, bigrams, lex)
+        return Encoded(chars, bigrams, lex, lexwords)
 
     def batch(self, items: Sequence[Encoded]) -> dict[str, np.ndarray]:
         """Pad a batch into the emission network's named inputs."""
@@ -103,7 +108,12 @@ class Featurizer:
         bigrams = np.zeros((n, steps), dtype=np.int64)
         lex = np.zeros((n, steps, self.lexicon_width), dtype=np.float32)
         lengths = np.zeros(n, dtype=np.int64)
+        words = self.lexicon is not None and self.lexicon.has_word_ids
+        set_size = self.lexicon.set_size if words else 1
+        lexwords = np.zeros((n, steps, 4, set_size), dtype=np.int64)
         for b, e in enumerate(items):
             k = len(e)
             chars[b, :k], bigrams[b, :k], lex[b, :k], lengths[b] = e.chars, e.bigrams, e.lexicon, k
-        return {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths}
+            if words:
+                lexwords[b, :k] = e.lexwords
+        return {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths, "lexwords": lexwords}

@@ -62,12 +62,15 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
     manifest = _model_files(path).manifest
     inputs = json.loads(inputs_json)
     kind = inputs.get("kind", "chars")
+    if kind == "wordpiece":
+        from .wordpiece import WordPieceFeaturizer
+        return WordPieceFeaturizer.from_inputs(manifest, inputs)
     if kind != "chars":
-        raise ModelError(f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars')")
+        raise ModelError(f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars' and 'wordpiece')")
     try:
         chars = read_table(manifest.file(inputs["vocab"]))
         bigrams = read_table(manifest.file(inputs["bigrams"])) if inputs.get("bigrams") else None
-        lexicon = Lexicon.read(manifest.file(inputs["lexicon"]), inputs["lexicon_categories"]) if inputs.get("lexicon") else None
+        lexicon = Lexicon.read(manifest.file(inputs["lexicon"]), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4)) if inputs.get("lexicon") else None
         return Featurizer(chars, bigrams, lexicon)
     except ModelError:
         raise
@@ -207,6 +210,13 @@ class Recognizer:
                     a, b = enc.char_span(a, b)
                     found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b))
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
+
+
+def clear_loaded() -> None:
+    """Forget cached model files, featurizers and sessions (after a model directory is rewritten)."""
+    _model_files.cache_clear()
+    _featurizer.cache_clear()
+    _session.cache_clear()
 
 
 def unit_emissions(emissions: np.ndarray, encoded) -> np.ndarray:

@@ -8,7 +8,7 @@ def lexicon():
 
 
 def test_matches_all_words():
-    assert lexicon().matches("杭州阿里巴巴") == [(0, 2, 0b0101), (2, 6, 0b1001), (3, 5, 0b0001)]
+    assert lexicon().matches("杭州阿里巴巴") == [(0, 2, 0b0101, 0), (2, 6, 0b1001, 0), (3, 5, 0b0001, 0)]
 
 
 def test_features_mark_b_m_e_per_category():
@@ -27,3 +27,22 @@ def test_read_file(tmp_path):
     lex = Lexicon.read(p, ["WORD", "PER", "LOC", "ORG"])
     assert lex.words == {"北京": 0b0101, "马云": 0b0010}
     assert np.asarray(lex.features("")).shape == (0, 16)
+
+
+def test_word_sets_list_embedding_ids_longest_first():
+    lex = Lexicon({"杭州": 1}, ["WORD"], word_ids={"杭州": 3, "阿里巴巴": 7, "里巴": 9, "巴": 4}, set_size=2)
+    sets = lex.word_sets("杭州阿里巴巴")
+    assert sets.shape == (6, 4, 2)
+    assert sets[0, 0].tolist() == [3, 0] and sets[1, 2].tolist() == [3, 0]
+    assert sets[2, 0].tolist() == [7, 0] and sets[5, 2].tolist() == [7, 0]
+    assert sets[3, 1].tolist() == [7, 0] and sets[3, 0].tolist() == [9, 0]
+    assert sets[4, 1].tolist() == [7, 0] and sets[4, 2].tolist() == [9, 0] and sets[4, 3].tolist() == [4, 0]
+    assert sets[5, 3].tolist() == [4, 0]
+
+
+def test_read_file_with_embedding_ids(tmp_path):
+    p = tmp_path / "lex.tsv"
+    p.write_text("北京\tLOC\t5\n马云\t\t6\n", encoding="utf-8")
+    lex = Lexicon.read(p, ["WORD", "PER", "LOC", "ORG"])
+    assert lex.word_ids == {"北京": 5, "马云": 6} and lex.words == {"北京": 0b0100}
+    assert lex.matches("马云在北京") == [(0, 2, 0, 6), (3, 5, 0b0100, 5)]

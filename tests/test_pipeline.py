@@ -37,7 +37,7 @@ def test_onnx_emissions_match_torch(tiny_model):
     feat = train.featurizer_for(tiny_model, True, True)
     with torch.no_grad():
         batch = train.to_tensors(feat, texts)
-        ref = model.net(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"]).numpy()
+        ref = model.net.run(batch).numpy()
     for i, em in enumerate(rec.emissions(texts)):
         np.testing.assert_allclose(em, ref[i, : len(texts[i])], atol=1e-4)
 
