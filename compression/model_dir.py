@@ -38,9 +38,13 @@ def register_variant(out: Path, name: str, file: str, description: str) -> None:
 
 
 def score_variants(out: Path, data: Path, names: list[str] | None = None) -> dict:
-    """Evaluate variants on dev.txt and test.txt through the runtime and store the scores."""
+    """Evaluate variants through the runtime and store the scores: on a folder's dev.txt and test.txt,
+    or on one CoNLL file (stored under its stem, e.g. ``test`` for test.txt)."""
     raw = read_raw(out)
-    splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test") if (data / f"{split}.txt").is_file()}
+    if data.is_file():
+        splits = {data.stem: read_conll(data)}
+    else:
+        splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test") if (data / f"{split}.txt").is_file()}
     for name in names or list(raw["variants"]):
         rec = raner.load(out, variant=name, cache_size=0)
         for split, sentences in splits.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             save_checkpoint(model, labels, args.out / CHECKPOINT, epoch=epoch, dev_f1=f1)
 
     info = {
-        "data": str(args.data), "command": "python -m compression.train " + " ".join(argv or __import__("sys").argv[1:]),
+        "data": os.path.relpath(args.data, Path(__file__).resolve().parent.parent), "command": "python -m compression.train " + " ".join(argv or __import__("sys").argv[1:]),
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "best_dev_f1": best, "history": history, "train_seconds": round(time.time() - started, 1),
         "threads": args.threads, "train_sentences": len(train),

@@ -43,15 +43,14 @@ class CRF:
         if batch == 0:
             return []
         score = self.start[None, :] + emissions[:, 0]
-        back = np.zeros((max(steps - 1, 0), batch, emissions.shape[2]), dtype=np.int64)
+        back = np.zeros((max(steps - 1, 0), batch, emissions.shape[2]), dtype=np.intp)
         trans = self.transitions[None, :, :]
+        ragged = bool((lengths != steps).any())
         for t in range(1, steps):
             cand = score[:, :, None] + trans
-            best = cand.argmax(axis=1)
-            new = np.take_along_axis(cand, best[:, None, :], axis=1)[:, 0] + emissions[:, t]
-            live = (t < lengths)[:, None]
-            score = np.where(live, new, score)
-            back[t - 1] = best
+            back[t - 1] = cand.argmax(axis=1)
+            new = cand.max(axis=1) + emissions[:, t]
+            score = np.where((t < lengths)[:, None], new, score) if ragged else new
         score = score + self.end[None, :]
         paths = []
         for b in range(batch):
@@ -59,9 +58,77 @@ class CRF:
             if n <= 0:
                 paths.append(np.zeros(0, dtype=np.int64))
                 continue
-            path = np.empty(n, dtype=np.int64)
-            path[-1] = int(score[b].argmax())
+            path = [int(score[b].argmax())]
+            column = back[: n - 1, b].tolist()
             for t in range(n - 2, -1, -1):
-                path[t] = back[t, b, path[t + 1]]
-            paths.append(path)
+                path.append(column[t][path[-1]])
+            paths.append(np.array(path[::-1], dtype=np.int64))
         return paths
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def forward_backward(crf: CRF, emissions: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Log-space forward ``alpha[t, j]`` and backward ``beta[t, j]`` scores and ``log Z`` of one sequence.
+
+    ``alpha[t, j]`` sums paths over positions ``0..t`` ending in tag ``j`` (emissions included);
+    ``beta[t, j]`` sums continuations after ``t`` from tag ``j`` (end scores included). Computed in
+    probability space with per-step rescaling (one small matrix product a step), returned as logs.
+    """
+    em = np.asarray(emissions[:length], dtype=np.float64)
+    shift = em.max(axis=1, keepdims=True)
+    e = np.exp(em - shift)
+    trans = np.exp(crf.transitions.astype(np.float64))
+    alpha = np.empty_like(e)
+    beta = np.empty_like(e)
+    log_scale = np.empty(length)
+    a = np.exp(crf.start.astype(np.float64)) * e[0]
+    for t in range(length):
+        if t:
+            a = (a @ trans) * e[t]
+        c = a.sum()
+        alpha[t] = a = a / c
+        log_scale[t] = np.log(c) + shift[t, 0]
+    cum = np.cumsum(log_scale)
+    b = np.exp(crf.end.astype(np.float64))
+    back_log = np.zeros(length)
+    beta[length - 1] = b
+    for t in range(length - 2, -1, -1):
+        b = trans @ (e[t + 1] * b)
+        c = b.sum()
+        beta[t] = b = b / c
+        back_log[t] = back_log[t + 1] + np.log(c) + shift[t + 1, 0]
+    with np.errstate(divide="ignore"):
+        log_alpha = np.log(alpha) + cum[:, None]
+        log_beta = np.log(beta) + back_log[:, None]
+    log_z = float(cum[-1] + np.log((alpha[-1] * np.exp(crf.end.astype(np.float64))).sum()))
+    return log_alpha, log_beta, log_z
+
+
+def marginals(crf: CRF, emissions: np.ndarray, length: int) -> np.ndarray:
+    """``P(tag_t = j | text)`` for each position: rows sum to 1."""
+    alpha, beta, log_z = forward_backward(crf, emissions, length)
+    return np.exp(alpha + beta - log_z)
+
+
+def span_probability(crf: CRF, tables: tuple[np.ndarray, np.ndarray, float], emissions: np.ndarray,
+                     path: np.ndarray, start: int, end: int, stop_tags: frozenset[int]) -> float:
+    """Probability that tags ``start..end`` are exactly ``path[start:end]`` and the tag after it is not in ``stop_tags``.
+
+    For BIO, ``stop_tags`` is ``{I-X}``: the entity must end where it does, so this is the
+    probability of the whole span being one entity with these exact boundaries and type.
+    """
+    alpha, beta, log_z = tables
+    length = alpha.shape[0]
+    score = alpha[start, path[start]]
+    for t in range(start + 1, end):
+        score += crf.transitions[path[t - 1], path[t]] + emissions[t, path[t]]
+    if end < length:
+        nxt = np.array([j for j in range(len(crf.end)) if j not in stop_tags])
+        score += _logsumexp(crf.transitions[path[end - 1], nxt] + emissions[end, nxt] + beta[end, nxt], axis=0)
+    else:
+        score += crf.end[path[end - 1]]
+    return float(np.exp(min(score - log_z, 0.0)))

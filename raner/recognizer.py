@@ -13,7 +13,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .chunking import chunk_spans
-from .crf import CRF
+from .crf import CRF, forward_backward, span_probability
 from .entity import Entity
 from .errors import REBUILD_HINT, ModelError, UnknownVariantError
 from .features import Featurizer, read_table
@@ -91,10 +91,14 @@ def _session(file: Path, threads: int) -> ort.InferenceSession:
 
 
 class Recognizer:
-    """Named-entity recognizer for one variant of one model directory."""
+    """Named-entity recognizer for one variant of one model directory.
+
+    ``scores=True`` adds each entity's CRF span probability (forward-backward; costs about as much
+    again as decoding). Results are cached per text in a bounded LRU (``cache_size``, 0 disables).
+    """
 
     def __init__(self, path: str | Path = DEFAULT_MODEL, variant: str | None = None, threads: int = 1,
-                 batch_size: int = 32, cache_size: int = 1024):
+                 batch_size: int = 32, cache_size: int = 1024, scores: bool = False):
         self.path = Path(path).resolve()
         files = _model_files(self.path)
         self.manifest, self._crf = files.manifest, files.crf
@@ -102,7 +106,10 @@ class Recognizer:
         if variant not in self.manifest.variants:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
         self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
-        self.variant, self.threads, self.batch_size = variant, threads, batch_size
+        self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
+        labels = self.manifest.labels
+        self._stop_tags = {kind: frozenset({labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ())
+                           for kind in self.labels}
         self._session = _session(self.manifest.file(self.manifest.variants[variant].file), threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
@@ -127,7 +134,7 @@ class Recognizer:
 
     def with_variant(self, variant: str) -> "Recognizer":
         """Another variant of the same model (sessions and files are shared, caches are not)."""
-        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size)
+        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size, self.scores)
 
     def predict(self, text: str) -> list[Entity]:
         """Entities in ``text``, offsets into ``text`` itself."""
@@ -203,12 +210,16 @@ class Recognizer:
         for s in range(0, len(pieces), self.batch_size):
             group = pieces[s : s + self.batch_size]
             encoded = [self._featurizer.encode(p[2]) for p in group]
-            paths = self._crf.viterbi(unit_emissions(self._emit(encoded), encoded), [e.n_units for e in encoded])
-            for (ti, offset, _), enc, path in zip(group, encoded, paths):
+            emissions = unit_emissions(self._emit(encoded), encoded)
+            paths = self._crf.viterbi(emissions, [e.n_units for e in encoded])
+            for (ti, offset, _), enc, em, path in zip(group, encoded, emissions, paths):
                 text = texts[ti]
-                for kind, a, b in tags_to_spans([labels[j] for j in path], scheme):
+                spans = tags_to_spans([labels[j] for j in path], scheme)
+                tables = forward_backward(self._crf, em, len(path)) if spans and self.scores else None
+                for kind, a, b in spans:
+                    score = span_probability(self._crf, tables, em, path, a, b, self._stop_tags[kind]) if tables else None
                     a, b = enc.char_span(a, b)
-                    found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b))
+                    found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
 
 

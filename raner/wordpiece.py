@@ -91,16 +91,14 @@ def basic_words(text: str, lowercase: bool = True) -> list[Word]:
             flush()
             continue
         if is_dropped(ch):
-            if start >= 0:
-                end = i + 1  # inside a word: the word still covers it
-            continue
+            continue  # inside a word it is still covered: a word spans its first to its last character
         if is_cjk(ch):
             flush()
             words.append(Word(fold(ch, lowercase), i, i + 1))
             continue
         folded = fold(ch, lowercase)
         if not folded and start >= 0:
-            end = i + 1  # a lone combining accent stays part of its word
+            end = i + 1  # a combining accent stays with its letter, also at the end of a word
         for f in folded:
             if is_punctuation(f):
                 flush()

@@ -14,7 +14,7 @@ def client(server):
 
 
 def expected(text, variant=None):
-    return {"entities": [e.to_dict() for e in raner.load(variant=variant).predict(text)]}
+    return {"entities": [e.to_dict() for e in raner.load(variant=variant, scores=True).predict(text)]}
 
 
 def test_named_api_ner_matches_the_runtime(client):

@@ -7,6 +7,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SEED = "马云在杭州阿里巴巴总部发表演讲"
+SCREENSHOTS = __import__("pathlib").Path(__import__("tempfile").gettempdir()) / "raner-screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -43,6 +44,8 @@ def test_detect_tab_highlights_entities(page, tmp_path):
         assert label in text
     assert "processed" in page.locator("#rl-stats").inner_text()
     page.screenshot(path=str(tmp_path / "detect.png"), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "detect.png"), full_page=True)
 
 
 def test_benchmark_tab_shows_a_row_per_variant(page, tmp_path):
@@ -52,10 +55,16 @@ def test_benchmark_tab_shows_a_row_per_variant(page, tmp_path):
     page.locator("#rl-bench-text textarea").fill("马云在杭州。")
     page.locator("#rl-repeats input[type=number]").fill("5")
     page.locator("#rl-bench-run").click()
-    table = page.locator("#rl-bench-table")
+    from playwright.sync_api import expect
+
+    rows = page.locator("#rl-bench-table tbody tr")
+    expect(rows).to_have_count(len(raner.load().variants), timeout=90000)
+    text = page.locator("#rl-bench-table").inner_text()
     for v in raner.load().variants:
-        table.get_by_text(v, exact=True).first.wait_for(timeout=60000)
+        assert v in text
     page.screenshot(path=str(tmp_path / "compression.png"), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "compression.png"), full_page=True)
 
 
 def test_page_loads_nothing_from_outside(page):

@@ -16,7 +16,7 @@ def run(*args, stdin=None):
 def test_cli_prints_the_seed_contract():
     out = run(SEED)
     assert out.returncode == 0, out.stderr
-    expected = {"entities": [e.to_dict() for e in raner.load().predict(SEED)]}
+    expected = {"entities": [e.to_dict() for e in raner.load(scores=True).predict(SEED)]}
     assert json.loads(out.stdout) == expected
 
 

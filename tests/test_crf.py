@@ -49,3 +49,54 @@ def test_empty_batch_and_zero_length():
     assert crf.viterbi(np.zeros((0, 3, 5), np.float32), []) == []
     out = crf.viterbi(np.zeros((2, 3, 5), np.float32), [0, 3])
     assert len(out[0]) == 0 and len(out[1]) == 3
+
+
+def all_paths(crf, em):
+    import itertools
+
+    n, c = em.shape
+    out = {}
+    for path in itertools.product(range(c), repeat=n):
+        s = crf.start[path[0]] + crf.end[path[-1]] + sum(em[t, p] for t, p in enumerate(path))
+        s += sum(crf.transitions[a, b] for a, b in zip(path, path[1:]))
+        out[path] = s
+    return out
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_marginals_equal_brute_force_and_sum_to_one(seed):
+    from raner.crf import marginals
+
+    rng = np.random.default_rng(seed)
+    crf = CRF(rng.normal(size=4), rng.normal(size=4), rng.normal(size=(4, 4)))
+    em = rng.normal(size=(5, 4))
+    m = marginals(crf, em, 5)
+    np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-9)
+    scores = all_paths(crf, em)
+    z = np.logaddexp.reduce(list(scores.values()))
+    ref = np.zeros((5, 4))
+    for path, s in scores.items():
+        for t, j in enumerate(path):
+            ref[t, j] += np.exp(s - z)
+    np.testing.assert_allclose(m, ref, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_span_probability_equals_brute_force(seed):
+    from raner.crf import forward_backward, span_probability
+
+    rng = np.random.default_rng(seed)
+    crf = CRF.constrained(rng.normal(size=5), rng.normal(size=5), rng.normal(size=(5, 5)), LABELS)
+    em = rng.normal(scale=2.0, size=(5, 5))
+    em[1, 1] += 6.0  # make sure the best path holds an entity (B-PER at 1)
+    path = crf.viterbi(em[None], [5])[0]
+    assert tags_to_spans([LABELS[i] for i in path])
+    tables = forward_backward(crf, em, 5)
+    scores = all_paths(crf, em)
+    z = np.logaddexp.reduce(list(scores.values()))
+    for kind, a, b in tags_to_spans([LABELS[i] for i in path]):
+        inside = LABELS.index(f"I-{kind}")
+        got = span_probability(crf, tables, em, path, a, b, frozenset({inside}))
+        ref = sum(np.exp(s - z) for p, s in scores.items()
+                  if tuple(p[a:b]) == tuple(path[a:b]) and (b == 5 or p[b] != inside))
+        assert got == pytest.approx(ref, abs=1e-6)

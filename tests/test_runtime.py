@@ -163,3 +163,13 @@ def test_broken_manifest_json(tmp_path):
     (m / "manifest.json").write_text("{", encoding="utf-8")
     with pytest.raises(raner.ModelError, match="manifest.json"):
         raner.load(m)
+
+
+def test_scores_are_span_probabilities_and_optional():
+    text = "华为创始人任正非在深圳接受了新华社记者的采访。"
+    plain = raner.load(cache_size=0).predict(text)
+    scored = raner.load(cache_size=0, scores=True).predict(text)
+    assert plain == scored and plain
+    assert all(e.score is None for e in plain)
+    assert all(0.0 < e.score <= 1.0 for e in scored)
+    assert "score" in scored[0].to_dict() and "score" not in plain[0].to_dict()

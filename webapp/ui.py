@@ -13,6 +13,8 @@ from theme import COLORS, LABELS
 from .samples import example_texts, sample_texts
 from .service import NerService, RequestError
 
+LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
+
 HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
 <p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — compressed to run in about a millisecond on a plain CPU</p></div>"""
 
@@ -82,8 +84,11 @@ def build_ui(service: NerService) -> gr.Blocks:
             result = service.ner(text or "", variant or None)
         except RequestError as e:
             raise gr.Error(str(e)) from None
-        table = pd.DataFrame([{"文本 text": e.text, "类型 type": LABELS.get(e.type, e.type), "start": e.start, "end": e.end}
-                              for e in result.entities], columns=["文本 text", "类型 type", "start", "end"])
+        columns = ["文本 text", "类型 type", "start", "end", "置信度 score", "note"]
+        table = pd.DataFrame([{"文本 text": e.text, "类型 type": LABELS.get(e.type, e.type), "start": e.start, "end": e.end,
+                               "置信度 score": round(e.score, 3) if e.score is not None else None,
+                               "note": "⚠ low confidence" if e.score is not None and e.score < LOW_CONFIDENCE else ""}
+                              for e in result.entities], columns=columns)
         return highlight(text or "", result.entities), table, stats_markdown(result)
 
     def benchmark(text: str = "", repeats: int = 30, progress=gr.Progress()) -> tuple:
