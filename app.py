@@ -28,7 +28,8 @@ def create_app(model_path: str | None = None, threads: int = 1) -> FastAPI:
     add_rest_routes(api, service)
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=2, max_size=64)
-    return gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"])
+    return gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"],
+                                max_file_size="20mb")
 
 
 def main(argv: list[str] | None = None) -> int:

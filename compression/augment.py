@@ -18,6 +18,18 @@ def entity_pool(sentences: list[Sentence]) -> dict[str, list[str]]:
     return dict(pool)
 
 
+def add_lexicon_entities(pool: dict[str, list[str]], lexicon_file, kinds=("PER", "LOC", "ORG")) -> dict[str, list[str]]:
+    """Add the typed words of a lexicon file (``word<TAB>CATS...``) to the pool, once each."""
+    out = {k: list(v) for k, v in pool.items()}
+    with open(lexicon_file, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            for kind in (parts[1].split(",") if len(parts) > 1 else ()):
+                if kind in kinds:
+                    out.setdefault(kind, []).append(parts[0])
+    return out
+
+
 def substitute(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random, rate: float = 0.5) -> Sentence:
     """Replace each entity with probability ``rate`` by a random pool entity of its type."""
     text, tags, pos = [], [], 0

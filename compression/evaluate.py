@@ -9,10 +9,22 @@ import json
 from pathlib import Path
 
 import raner
+from raner.markup import read_marked_file
 from raner.spans import tags_to_spans
 
 from .data import Sentence, read_conll
 from .metrics import format_report, score_spans
+
+
+def read_markup(path: Path) -> list[Sentence]:
+    """Sentences from inline markup (``[马云|PER]在...``) as tagged sentences."""
+    out = []
+    for text, ents in read_marked_file(path):
+        tags = ["O"] * len(text)
+        for e in ents:
+            tags[e.start:e.end] = [f"B-{e.type}"] + [f"I-{e.type}"] * (e.end - e.start - 1)
+        out.append(Sentence(text, tags))
+    return out
 
 
 def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
@@ -25,11 +37,13 @@ def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, nargs="?", default=raner.DEFAULT_MODEL)
-    ap.add_argument("--data", type=Path, required=True, help="a CoNLL file (char<TAB>tag)")
+    ap.add_argument("--data", type=Path, required=True, help="a CoNLL file (char<TAB>tag), or with --markup a file of [词|TYPE] lines")
+    ap.add_argument("--markup", action="store_true", help="--data holds inline markup lines like samples/news.txt")
+    ap.add_argument("--errors", action="store_true", help="also list each sentence's missed and spurious entities")
     ap.add_argument("--variant", default=None, help="a variant name, or 'all' (default: the model's default)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = ap.parse_args(argv)
-    sentences = read_conll(args.data)
+    sentences = read_markup(args.data) if args.markup else read_conll(args.data)
     base = raner.load(args.model, cache_size=0)
     names = base.variants if args.variant == "all" else [args.variant or base.variant]
     results = {v: evaluate(base.with_variant(v), sentences) for v in names}
@@ -39,6 +53,13 @@ def main(argv: list[str] | None = None) -> None:
     for v, r in results.items():
         print(f"== {args.model.name} / {v} on {args.data} ({len(sentences)} sentences)")
         print(format_report(r))
+    if args.errors:
+        rec = base.with_variant(names[0])
+        for s, ents in zip(sentences, rec.predict_batch([s.text for s in sentences])):
+            gold = {(s.text[a:b], k) for k, a, b in tags_to_spans(s.tags)}
+            got = {(e.text, e.type) for e in ents}
+            if gold != got:
+                print(f"{s.text}\n   missed: {sorted(gold - got)}  spurious: {sorted(got - gold)}")
 
 
 if __name__ == "__main__":

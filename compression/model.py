@@ -25,6 +25,7 @@ class NetConfig:
     dropout: float = 0.5
     n_words: int = 0  # rows of the (frozen, pretrained) lexicon word-embedding table; 0: no word sets
     word_dim: int = 0
+    bigram_rank: int = 0  # >0: the bigram table is factorized into [n_bigrams, rank] @ [rank, bigram_dim]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +73,11 @@ class EmissionNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.char_emb = nn.Embedding(cfg.n_chars, cfg.char_dim, padding_idx=0, sparse=sparse)
-        self.bigram_emb = nn.Embedding(cfg.n_bigrams, cfg.bigram_dim, padding_idx=0, sparse=sparse) if cfg.n_bigrams else None
+        self.bigram_emb = None
+        if cfg.n_bigrams:
+            width = cfg.bigram_rank or cfg.bigram_dim
+            self.bigram_emb = nn.Embedding(cfg.n_bigrams, width, padding_idx=0, sparse=sparse)
+        self.bigram_up = nn.Linear(cfg.bigram_rank, cfg.bigram_dim, bias=False) if cfg.n_bigrams and cfg.bigram_rank else None
         self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0) if cfg.n_words else None
         if self.word_emb is not None:
             self.word_emb.weight.requires_grad_(False)
@@ -92,7 +97,8 @@ class EmissionNet(nn.Module):
     def forward(self, chars, bigrams, lexicon, lengths, lexwords=None):
         parts = [self.char_emb(chars)]
         if self.bigram_emb is not None:
-            parts.append(self.bigram_emb(bigrams))
+            b = self.bigram_emb(bigrams)
+            parts.append(self.bigram_up(b) if self.bigram_up is not None else b)
         if self.cfg.lexicon_width:
             parts.append(lexicon)
         if self.word_emb is not None:

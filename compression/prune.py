@@ -36,6 +36,7 @@ class PrunePlan:
     keep_bwd: list[int]
     keep_heads: list[int]
     keep_bigrams: list[int] | None = None
+    bigram_rank: int = 0  # >0: factorize the kept bigram table to this rank (truncated SVD)
 
 
 def measure_importance(model: Tagger, feat, sentences: list[Sentence], labels: list[str], batches: int = 100,
@@ -100,7 +101,8 @@ def apply_plan(model: Tagger, plan: PrunePlan) -> Tagger:
     cfg: NetConfig = old.cfg
     assert len(plan.keep_fwd) == len(plan.keep_bwd), "both directions keep the same number of units"
     new_cfg = replace(cfg, hidden=len(plan.keep_fwd), heads=len(plan.keep_heads) if old.attn is not None else 0,
-                      n_bigrams=len(plan.keep_bigrams) if plan.keep_bigrams is not None else cfg.n_bigrams)
+                      n_bigrams=len(plan.keep_bigrams) if plan.keep_bigrams is not None else cfg.n_bigrams,
+                      bigram_rank=plan.bigram_rank or cfg.bigram_rank)
     pruned = Tagger(new_cfg, sparse=True)
     net = pruned.net
     with torch.no_grad():
@@ -109,7 +111,16 @@ def apply_plan(model: Tagger, plan: PrunePlan) -> Tagger:
             net.word_emb.weight.copy_(old.word_emb.weight)
         if old.bigram_emb is not None:
             rows = plan.keep_bigrams if plan.keep_bigrams is not None else list(range(cfg.n_bigrams))
-            net.bigram_emb.weight.copy_(old.bigram_emb.weight[rows])
+            table = old.bigram_emb.weight[rows]
+            if old.bigram_up is not None:
+                table = table @ old.bigram_up.weight.T
+            if new_cfg.bigram_rank:
+                u, sv, vt = torch.linalg.svd(table, full_matrices=False)
+                k = new_cfg.bigram_rank
+                net.bigram_emb.weight.copy_(u[:, :k] * sv[:k])
+                net.bigram_up.weight.copy_(vt[:k].T)
+            else:
+                net.bigram_emb.weight.copy_(table)
         for name, keep in (("fwd", plan.keep_fwd), ("bwd", plan.keep_bwd)):
             src, dst = getattr(old, name), getattr(net, name)
             rows = _lstm_rows(keep, cfg.hidden)
@@ -175,8 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hidden", type=int, default=96, help="BiLSTM units kept per direction")
     ap.add_argument("--heads", type=int, default=2, help="attention heads kept")
     ap.add_argument("--bigram-min-count", type=int, default=5, help="bigram rows kept: seen at least this often in train")
+    ap.add_argument("--bigram-rank", type=int, default=0, help="factorize the bigram table to this rank (0: keep it whole)")
     ap.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs after pruning")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--distill", type=float, default=1.0, help="weight of the emission-distillation loss (0: gold labels only)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1)
@@ -197,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     bigram_vocab = read_table(out / "bigrams.txt") if cfg.n_bigrams else None
     plan = make_plan(importance, args.hidden, args.heads, bigram_vocab, bigram_counts([s.text for s in train]),
                      args.bigram_min_count if cfg.n_bigrams else 0)
+    plan.bigram_rank = args.bigram_rank
     student = apply_plan(teacher, plan)
     inputs = {}
     if plan.keep_bigrams is not None:
@@ -227,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     export_onnx(student.net, out / "model.pruned.onnx")
     quantize(out / "model.pruned.onnx", out / "model.pruned-int8.onnx")
     desc = (f"structured pruning: BiLSTM {cfg.hidden}->{student.net.cfg.hidden} units/direction, heads {cfg.heads}->"
-            f"{student.net.cfg.heads}, bigram rows {cfg.n_bigrams}->{student.net.cfg.n_bigrams} (count>={args.bigram_min_count}); "
+            f"{student.net.cfg.heads}, bigram rows {cfg.n_bigrams}->{student.net.cfg.n_bigrams} (count>={args.bigram_min_count})"
+            + (f", bigram table factorized to rank {args.bigram_rank}" if args.bigram_rank else "") + "; "
             f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels"))
     for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""), ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
         register_variant(out, name, file, desc + extra_desc)

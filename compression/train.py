@@ -21,7 +21,7 @@ from raner.features import Featurizer, read_table, write_table
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
-from .augment import entity_pool, substitute
+from .augment import add_lexicon_entities, entity_pool, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, build_lexicon
 from .lac import load_word_embeddings
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
                     "adds SoftLexicon word sets with LAC's pretrained word embeddings")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
+    ap.add_argument("--augment-lexicon", action="store_true",
+                    help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
     ap.add_argument("--max-len", type=int, default=200)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N train/dev sentences (smoke tests)")
@@ -235,6 +237,8 @@ def main(argv: list[str] | None = None) -> None:
             model.net.word_emb.weight.copy_(torch.from_numpy(word_table))
     opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
     pool = entity_pool(train)
+    if args.augment_lexicon and not args.no_lexicon:
+        pool = add_lexicon_entities(pool, args.out / "lexicon.tsv")
     dev_texts = [normalize(s.text) for s in dev]
     best, history = -1.0, []
     for epoch in range(1, args.epochs + 1):

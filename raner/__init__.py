@@ -2,6 +2,8 @@
 from .entity import Entity
 from .errors import ModelError, UnknownVariantError
 from .recognizer import DEFAULT_MODEL, Recognizer, load
+from .user_dict import UserDictionary
 
 __version__ = "0.1.0"
-__all__ = ["Entity", "ModelError", "Recognizer", "UnknownVariantError", "DEFAULT_MODEL", "load", "__version__"]
+__all__ = ["Entity", "ModelError", "Recognizer", "UnknownVariantError", "UserDictionary", "DEFAULT_MODEL", "load",
+           "__version__"]

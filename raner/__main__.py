@@ -1,17 +1,22 @@
 """Command line: ``python -m raner "马云在杭州阿里巴巴总部发表演讲"`` prints the entities as JSON.
 
 With no text argument, reads one text per line from standard input and prints one JSON line each.
+``python -m raner annotate INPUT OUTPUT [--format jsonl|csv|conll] [--workers N]`` annotates files in bulk.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import ModelError, UnknownVariantError, load
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["annotate"]:
+        return annotate_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m raner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("text", nargs="*", help="text to analyse (several arguments are joined by spaces); omit to read stdin")
     ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
@@ -29,6 +34,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for line in sys.stdin:
         _emit(rec, line.rstrip("\r\n"))
+    return 0
+
+
+def annotate_main(argv: list[str]) -> int:
+    from .annotate import FORMATS, annotate
+
+    ap = argparse.ArgumentParser(prog="python -m raner annotate", description="Annotate a .txt (one document a line), "
+                                 ".jsonl ({\"text\": ...}) or .csv file; constant memory, one ONNX session per worker.")
+    ap.add_argument("input", type=Path)
+    ap.add_argument("output", type=Path)
+    ap.add_argument("--format", choices=FORMATS, default=None, help="output format (default: from OUTPUT's suffix, else jsonl)")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model once)")
+    ap.add_argument("--column", default="text", help="the text column of a .csv input")
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--variant", default=None)
+    args = ap.parse_args(argv)
+    fmt = args.format or (args.output.suffix.lstrip(".") if args.output.suffix.lstrip(".") in FORMATS else "jsonl")
+    try:
+        stats = annotate(args.input, args.output, fmt, args.workers, args.model, args.variant, args.column)
+    except (OSError, ValueError, ModelError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(stats, ensure_ascii=False), file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from .lexicon import Lexicon
 from .manifest import Manifest, read_manifest
 from .normalize import normalize
 from .spans import tags_to_spans
+from .user_dict import UserDictionary
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "msra-base"
 
@@ -93,12 +94,14 @@ def _session(file: Path, threads: int) -> ort.InferenceSession:
 class Recognizer:
     """Named-entity recognizer for one variant of one model directory.
 
+    ``user_dict`` (a ``词语 TYPE`` file, a mapping or a UserDictionary) forces its words to be entities.
     ``scores=True`` adds each entity's CRF span probability (forward-backward; costs about as much
     again as decoding). Results are cached per text in a bounded LRU (``cache_size``, 0 disables).
     """
 
     def __init__(self, path: str | Path = DEFAULT_MODEL, variant: str | None = None, threads: int = 1,
-                 batch_size: int = 32, cache_size: int = 1024, scores: bool = False):
+                 batch_size: int = 32, cache_size: int = 1024, scores: bool = False,
+                 user_dict: "str | Path | UserDictionary | dict | None" = None):
         self.path = Path(path).resolve()
         files = _model_files(self.path)
         self.manifest, self._crf = files.manifest, files.crf
@@ -107,6 +110,7 @@ class Recognizer:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
         self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
+        self.user_dict = as_user_dict(user_dict, self.labels)
         labels = self.manifest.labels
         self._stop_tags = {kind: frozenset({labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ())
                            for kind in self.labels}
@@ -134,7 +138,7 @@ class Recognizer:
 
     def with_variant(self, variant: str) -> "Recognizer":
         """Another variant of the same model (sessions and files are shared, caches are not)."""
-        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size, self.scores)
+        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size, self.scores, self.user_dict)
 
     def predict(self, text: str) -> list[Entity]:
         """Entities in ``text``, offsets into ``text`` itself."""
@@ -220,7 +224,18 @@ class Recognizer:
                     score = span_probability(self._crf, tables, em, path, a, b, self._stop_tags[kind]) if tables else None
                     a, b = enc.char_span(a, b)
                     found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
+        if self.user_dict:
+            return {t: tuple(self.user_dict.apply(t, sorted(f, key=lambda e: e.start))) for t, f in zip(texts, found)}
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
+
+
+def as_user_dict(value, types) -> UserDictionary | None:
+    """A UserDictionary from a path, a mapping, or one already built (None stays None)."""
+    if value is None or isinstance(value, UserDictionary):
+        return value
+    if isinstance(value, (str, Path)):
+        return UserDictionary.read(value, types)
+    return UserDictionary(value, types)
 
 
 def clear_loaded() -> None:

@@ -92,3 +92,15 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
         rec = raner.load(out, variant=name)
         text = "华为创始人任正非在深圳接受了新华社记者的采访。"
         assert all(text[e.start:e.end] == e.text for e in rec.predict(text))
+
+
+def test_factorized_bigram_table_at_full_rank_is_exact():
+    model = random_tagger()
+    plan = prune.PrunePlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[0, 1, 2, 3], bigram_rank=6)
+    small = prune.apply_plan(model, plan)
+    assert small.net.bigram_emb.weight.shape == (40, 6) and small.net.bigram_up.weight.shape == (6, 6)
+    x = inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(small.net(*x), model.net(*x), atol=1e-4, rtol=1e-4)
+    low = prune.apply_plan(model, prune.PrunePlan(list(range(10)), list(range(10)), [0, 1, 2, 3], bigram_rank=2))
+    assert sum(p.numel() for p in low.parameters()) < sum(p.numel() for p in model.parameters())

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from collections import Counter
 
 import gradio as gr
 import pandas as pd
 
+from raner.annotate import FORMATS, annotate
 from raner.benchmark import agreement, machine_info, time_variants
 from theme import COLORS, LABELS
 
 from .samples import example_texts, sample_texts
 from .service import NerService, RequestError
 
+BULK_LIMIT_MB = 20
 LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
 
 HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
@@ -117,17 +121,45 @@ def build_ui(service: NerService) -> gr.Blocks:
                     diffs.append({"variant": t.variant, "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
                                   "start": d["start"], "end": d["end"], "only in": d["only_in"]})
         table = pd.DataFrame(rows)
+
+        def bars(column: str, top: float | None = None) -> gr.BarPlot:
+            values = table[["variant", column]].fillna(0)
+            return gr.BarPlot(values, y_lim=[0, top or float(values[column].max()) * 1.15 or 1.0])
         raw = {"texts": len(texts), "characters": sum(map(len, texts)), "repeats": repeats,
                "machine": machine_info(), "results": rows, "disagreements": diffs}
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        return (table, table[["variant", "size (MB)"]], table[["variant", "median (ms)"]],
-                table[["variant", "test F1"]].fillna(0), diff_df, raw)
+        return table, bars("size (MB)"), bars("median (ms)"), bars("test F1", 1.0), diff_df, raw
+
+    def bulk(path, column: str, variant: str, progress=gr.Progress()):
+        if not path:
+            raise gr.Error("upload a .txt, .jsonl or .csv file first")
+        src = Path(path)
+        if src.stat().st_size > BULK_LIMIT_MB * 1_000_000:
+            raise gr.Error(f"file is larger than {BULK_LIMIT_MB} MB; use `python -m raner annotate` for big corpora")
+        try:
+            rec = service.recognizer(variant or None)
+        except RequestError as e:
+            raise gr.Error(str(e)) from None
+        out_dir = Path(tempfile.mkdtemp(prefix="raner-bulk-"))
+        outputs, stats = [], {}
+        for fmt in FORMATS:
+            dst = out_dir / f"{src.stem}.entities.{fmt}"
+            try:
+                stats = annotate(src, dst, fmt, recognizer=rec, column=column or "text", progress=False,
+                                 callback=lambda docs, chars: progress(None, desc=f"{fmt}: {docs} documents"))
+            except (ValueError, UnicodeDecodeError) as e:
+                raise gr.Error(f"cannot read {src.name}: {e}") from None
+            outputs.append(str(dst))
+        counts = " · ".join(f"{LABELS.get(k, k)} {v}" for k, v in sorted(stats["entities"].items())) or "no entities"
+        summary = (f"**{stats['documents']}** documents · **{stats['characters']:,}** characters · {counts} · "
+                   f"{stats['seconds']:.2f} s for the last format ({stats['chars_per_s']:,} chars/s), variant {rec.variant}")
+        return outputs, summary
 
     with gr.Blocks(title="raner-lite · Chinese NER") as demo:
         gr.HTML(HEADER)
         with gr.Tabs():
             with gr.Tab("实体侦测 · Detect", id="detect"):
-                with gr.Row():
+                with gr.Row(elem_classes=["rl-row"]):
                     with gr.Column(scale=3):
                         text = gr.Textbox(label="输入文本 · Text", lines=5, max_lines=20, elem_id="rl-input",
                                           placeholder="输入中文文本，例如：马云在杭州阿里巴巴总部发表演讲")
@@ -143,18 +175,31 @@ def build_ui(service: NerService) -> gr.Blocks:
                 for event, kwargs in ((text.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
                                       (text.submit, {}), (run.click, {}), (variant.change, {})):
                     event(detect, [text, variant], outputs, api_visibility="private", **kwargs)
+            with gr.Tab("批量标注 · Bulk", id="bulk"):
+                gr.Markdown("Upload a `.txt` (one document per line), `.jsonl` (`{\"text\": ...}` per line) or `.csv` "
+                            f"file of at most {BULK_LIMIT_MB} MB; download the entities as JSONL, CSV and CoNLL.")
+                with gr.Row(elem_classes=["rl-row"]):
+                    upload = gr.File(label="文件 · File", file_types=[".txt", ".jsonl", ".csv"], elem_id="rl-upload")
+                    with gr.Column():
+                        column = gr.Textbox(value="text", label="CSV text column", elem_id="rl-column")
+                        bulk_variant = gr.Dropdown(variants, value=variants[0], label="模型 · Variant")
+                        bulk_run = gr.Button("标注 Annotate", variant="primary", elem_id="rl-bulk-run")
+                bulk_files = gr.File(label="下载 · Downloads", file_count="multiple", elem_id="rl-downloads")
+                bulk_summary = gr.Markdown(elem_id="rl-bulk-summary")
+                bulk_run.click(bulk, [upload, column, bulk_variant], [bulk_files, bulk_summary], api_visibility="private",
+                               concurrency_limit=1)
             with gr.Tab("压缩对比 · Compression", id="compression"):
                 gr.Markdown("### 已测数据 · Stored measurements")
                 gr.Dataframe(variant_rows(service), interactive=False, elem_id="rl-stored")
                 gr.Markdown(stored_note(service))
                 gr.Markdown("### 实时基准 · Live benchmark on this machine")
-                with gr.Row():
+                with gr.Row(elem_classes=["rl-row"]):
                     bench_text = gr.Textbox(label="Text (one per line; empty: the bundled sample sentences)", lines=3,
                                             elem_id="rl-bench-text")
                     repeats = gr.Slider(3, 300, value=30, step=1, label="Repeats", elem_id="rl-repeats")
                 bench_run = gr.Button("运行基准 Run live benchmark", variant="primary", elem_id="rl-bench-run")
                 bench_table = gr.Dataframe(label="Side by side", interactive=False, elem_id="rl-bench-table")
-                with gr.Row():
+                with gr.Row(elem_classes=["rl-row"]):
                     size_plot = gr.BarPlot(x="variant", y="size (MB)", title="Size (MB)", elem_id="rl-size-plot")
                     lat_plot = gr.BarPlot(x="variant", y="median (ms)", title="Median latency (ms)", elem_id="rl-lat-plot")
                     f1_plot = gr.BarPlot(x="variant", y="test F1", title="Test F1", elem_id="rl-f1-plot")

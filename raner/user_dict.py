@@ -1,0 +1,81 @@
+"""User dictionaries: strings that must come out as entities of a given type, without retraining.
+
+Lines of ``词语 TYPE`` (or a mapping ``{"词语": "TYPE"}``). Matching is longest-first, left to right,
+without overlaps, on normalized text (so full-width and half-width forms both match); where a
+dictionary match overlaps a model entity, the dictionary wins.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from .entity import Entity
+from .normalize import normalize
+
+
+class UserDictionary:
+    """A word -> type table matched greedily (longest match at each position)."""
+
+    def __init__(self, entries: Mapping[str, str] | Iterable[tuple[str, str]], types: Iterable[str] | None = None):
+        items = entries.items() if isinstance(entries, Mapping) else entries
+        allowed = set(types) if types is not None else None
+        self.words: dict[str, str] = {}
+        for word, kind in items:
+            if not isinstance(word, str) or not isinstance(kind, str) or not word.strip():
+                raise ValueError(f"user dictionary entry must be a non-empty word and a type, got {word!r} {kind!r}")
+            if allowed is not None and kind not in allowed:
+                raise ValueError(f"user dictionary type {kind!r} for {word!r} is not one of {sorted(allowed)}")
+            self.words[normalize(word)] = kind
+        self.max_len = max((len(w) for w in self.words), default=0)
+
+    @classmethod
+    def read(cls, path: str | Path, types: Iterable[str] | None = None) -> "UserDictionary":
+        """Read ``词语 TYPE`` lines (whitespace-separated; the word may contain spaces, the type is the last field)."""
+        entries = []
+        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            word, _, kind = line.strip().rpartition(" ") if " " in line.strip() else line.strip().rpartition("\t")
+            if not word:
+                raise ValueError(f"{path}:{n}: expected '词语 TYPE', got {line!r}")
+            entries.append((word.strip(), kind.strip()))
+        return cls(entries, types)
+
+    @classmethod
+    def parse(cls, text: str, types: Iterable[str] | None = None) -> "UserDictionary":
+        """The same format from a string (an app text box)."""
+        entries = []
+        for line in text.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                word, _, kind = line.strip().rpartition(" ")
+                if not word:
+                    raise ValueError(f"expected '词语 TYPE', got {line!r}")
+                entries.append((word.strip(), kind.strip()))
+        return cls(entries, types)
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def find(self, text: str) -> list[Entity]:
+        """Non-overlapping dictionary matches in ``text``, longest first at each position."""
+        if not self.words:
+            return []
+        norm, words, out, i, n = normalize(text), self.words, [], 0, len(text)
+        while i < n:
+            for j in range(min(n, i + self.max_len), i, -1):
+                kind = words.get(norm[i:j])
+                if kind is not None:
+                    out.append(Entity(text[i:j], kind, i, j, 1.0))
+                    i = j
+                    break
+            else:
+                i += 1
+        return out
+
+    def apply(self, text: str, entities: list[Entity]) -> list[Entity]:
+        """Dictionary matches plus the model's entities that do not overlap any of them, in order."""
+        forced = self.find(text)
+        if not forced:
+            return entities
+        kept = [e for e in entities if not any(e.start < f.end and f.start < e.end for f in forced)]
+        return sorted(forced + kept, key=lambda e: e.start)

@@ -1,0 +1,56 @@
+"""Bulk annotation: formats, offsets, workers give the same output as one process."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+import raner
+from raner.annotate import annotate
+from raner.markup import read_marked_file
+
+from .conftest import ROOT
+
+TEXTS = [t for t, _ in read_marked_file(ROOT / "samples" / "news.txt")]
+
+
+def test_jsonl_in_jsonl_out_keeps_fields(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    stats = annotate(src, tmp_path / "out.jsonl", "jsonl", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    rec = raner.load(cache_size=0)
+    assert [r["id"] for r in rows] == list(range(len(TEXTS)))
+    assert [r["entities"] for r in rows] == [[e.to_dict() for e in ents] for ents in rec.predict_batch(TEXTS)]
+    assert stats["documents"] == len(TEXTS) and stats["characters"] == sum(map(len, TEXTS))
+    assert sum(stats["entities"].values()) == sum(len(r["entities"]) for r in rows)
+
+
+def test_csv_column_and_conll(tmp_path):
+    src = tmp_path / "in.csv"
+    with open(src, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "body"])
+        for i, t in enumerate(TEXTS[:5]):
+            w.writerow([i, t])
+    annotate(src, tmp_path / "out.csv", "csv", column="body", progress=False)
+    rows = list(csv.DictReader(open(tmp_path / "out.csv", encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["0", "1", "2", "3", "4"] and all("entities" in r for r in rows)
+    annotate(src, tmp_path / "out.conll", "conll", column="body", progress=False)
+    blocks = (tmp_path / "out.conll").read_text(encoding="utf-8").strip().split("\n\n")
+    assert len(blocks) == 5 and "".join(line.split("\t")[0] for line in blocks[0].splitlines()) == TEXTS[0]
+    with pytest.raises(ValueError, match="column"):
+        annotate(src, tmp_path / "x.csv", "csv", column="nope", progress=False)
+
+
+@pytest.mark.slow
+def test_cli_with_workers_equals_single_process(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(TEXTS * 20) + "\n", encoding="utf-8")
+    for workers in ("1", "2"):
+        out = subprocess.run([sys.executable, "-m", "raner", "annotate", str(src), str(tmp_path / f"w{workers}.jsonl"),
+                              "--workers", workers], capture_output=True, text=True, cwd=ROOT)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stderr.strip().splitlines()[-1])["documents"] == len(TEXTS) * 20
+    assert (tmp_path / "w1.jsonl").read_text(encoding="utf-8") == (tmp_path / "w2.jsonl").read_text(encoding="utf-8")
