@@ -1,14 +1,29 @@
 """Plain JSON REST routes: ``POST /api/ner`` and ``GET /api/health``, errors as ``{"error": ...}``."""
 from __future__ import annotations
 
-import threading
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
+import anyio
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .service import NerService, RequestError
+
+API_PREFIX = "/api/"
+LONG_CHARS = 1000  # texts longer than this take the long lane (see Admission)
+CLIENT_GONE = 499  # nginx's "client closed request": nobody reads it, it only marks the log line
+# Worst case of a JSON body within the text limit: every character an astral one sent as two \uXXXX escapes.
+BYTES_PER_CHAR = 12
+BODY_SLACK = 4096
 
 
 class NerRequest(BaseModel):
@@ -16,7 +31,7 @@ class NerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: StrictStr = Field(description="Text to analyse (at most the server's max_chars characters).")
-    variant: StrictStr | None = Field(default=None, description="Model variant; the default variant when omitted.")
+    variant: StrictStr | None = Field(default=None, description="Model variant (see GET /api/health); omitted, null or \"\": the default.")
 
 
 class EntityOut(BaseModel):
@@ -24,6 +39,7 @@ class EntityOut(BaseModel):
     type: str = Field(description="PER, LOC or ORG")
     start: int = Field(description="Index of the first character in the request text")
     end: int = Field(description="Index after the last character (text[start:end] == entity text)")
+    score: float | None = Field(default=None, description="CRF probability that exactly this span is one entity of this type")
 
 
 class NerResponse(BaseModel):
@@ -34,6 +50,27 @@ class ErrorResponse(BaseModel):
     error: str
 
 
+class CacheInfo(BaseModel):
+    """The default variant's result cache (an LRU of whole request texts)."""
+
+    hits: int
+    misses: int
+    hit_rate: float
+    size: int
+    max_size: int
+
+
+class QueueInfo(BaseModel):
+    """REST inference admission: running and waiting calls, and how many were turned away with 503."""
+
+    workers: int
+    long_workers: int = Field(description=f"workers that texts over {LONG_CHARS} characters may use at once")
+    max_waiting: int
+    running: int
+    waiting: int
+    rejected: int
+
+
 class Health(BaseModel):
     status: str
     model: str
@@ -41,70 +78,224 @@ class Health(BaseModel):
     default_variant: str
     version: str
     max_chars: int
+    cache: CacheInfo
+    queue: QueueInfo
 
 
 class Admission:
-    """Bounds concurrent inference; past ``max_waiting`` queued calls, callers get 503 + Retry-After."""
+    """Bounds concurrent inference to ``workers``; past ``max_waiting`` queued calls, callers get 503 + Retry-After.
 
-    def __init__(self, workers: int = 2, max_waiting: int = 64):
-        self._slots = threading.BoundedSemaphore(workers)
-        self._lock = threading.Lock()
-        self._waiting, self.max_waiting = 0, max_waiting
+    Counted in the event loop before a call takes a worker thread, so a burst holds neither threads nor
+    the thread pool that Gradio shares, and what waits is bounded. Long texts (``long=True``) also need one
+    of ``long_workers`` lanes: a maximum-size text costs about a thousand short ones, so without the lane a
+    few of them would hold every worker and short requests would wait behind them.
+    """
 
-    def __enter__(self):
-        with self._lock:
-            if self._waiting >= self.max_waiting:
-                raise RequestError("server busy: too many requests waiting, retry shortly", 503)
-            self._waiting += 1
-        self._slots.acquire()
-        with self._lock:
-            self._waiting -= 1
-        return self
+    def __init__(self, workers: int = 2, max_waiting: int = 64, long_workers: int = 1):
+        self.workers, self.max_waiting, self.long_workers = workers, max_waiting, long_workers
+        self.running = self.waiting = self.rejected = 0
+        self._slots: anyio.Semaphore | None = None  # made on first use, inside the server's event loop
+        self._long: anyio.Semaphore | None = None
 
-    def __exit__(self, *exc):
-        self._slots.release()
+    @asynccontextmanager
+    async def slot(self, long: bool = False) -> AsyncIterator[None]:
+        """Hold a worker (and for a long text a long lane) for the ``async with``; RequestError(503) if the queue is full."""
+        if self._slots is None or self._long is None:
+            self._slots, self._long = anyio.Semaphore(self.workers), anyio.Semaphore(self.long_workers)
+        held: list[anyio.Semaphore] = []
+        try:
+            for lane in ([self._long] if long else []) + [self._slots]:
+                await self._acquire(lane)
+                held.append(lane)
+            self.running += 1
+            try:
+                yield
+            finally:
+                self.running -= 1
+        finally:
+            for lane in reversed(held):
+                lane.release()
+
+    async def _acquire(self, lane: anyio.Semaphore) -> None:
+        try:
+            lane.acquire_nowait()
+            return
+        except anyio.WouldBlock:
+            pass
+        if self.waiting >= self.max_waiting:
+            self.rejected += 1
+            raise RequestError(f"server busy: {self.waiting} requests already waiting; retry shortly", 503)
+        self.waiting += 1
+        try:
+            await lane.acquire()
+        finally:
+            self.waiting -= 1
+
+    def info(self) -> dict:
+        """Current figures for the health route."""
+        return {"workers": self.workers, "long_workers": self.long_workers, "max_waiting": self.max_waiting,
+                "running": self.running, "waiting": self.waiting, "rejected": self.rejected}
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for an /api/ body over ``limit`` bytes, counted as it arrives (chunked bodies too)."""
+
+    def __init__(self, app: ASGIApp, limit: int, max_chars: int):
+        self.app, self.limit, self.max_chars = app, limit, max_chars
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and not length.isdigit():
+            await error_response(f"invalid Content-Length header {length[:40]!r}", 400)(scope, receive, send)
+            return
+        if length is not None and int(length) > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left before sending its body
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"request body too large (over {self.limit} bytes); the limit is {self.max_chars} characters of text"
+        await error_response(message, 413)(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that first hands over the already-read body, then passes through (disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+class NoRoute:
+    """ASGI app mounted at /api behind the real routes: unknown paths and methods (any method) get JSON 404/405."""
+
+    def __init__(self, api: FastAPI):
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope)
+        path = request.url.path
+        allowed = sorted({m for r in self.api.routes if isinstance(r, APIRoute) and r.path == path for m in r.methods})
+        if allowed:
+            response = error_response(f"method {request.method} not allowed on {path}; use {', '.join(allowed)}", 405,
+                                      {"Allow": ", ".join(allowed)})
+        else:
+            response = error_response(f"no such API route: {path}; the REST API has POST /api/ner and GET /api/health", 404)
+        await response(scope, receive, send)
 
 
 ERRORS = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
           503: {"model": ErrorResponse}}
 
 
-def error_response(message: str, status: int) -> JSONResponse:
-    headers = {"Retry-After": "1"} if status == 503 else None
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+def error_response(message: str, status: int, headers: dict | None = None) -> JSONResponse:
+    """The one error shape of the REST API; 503 says when to come back."""
+    headers = dict(headers or {})
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def describe_validation(request: Request, exc: RequestValidationError) -> str:
+    """One sentence naming what is wrong with a request body."""
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if err.get("type") == "json_invalid":
+            problems.append(f"body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')} "
+                            f"at character {loc[0] if loc else '?'})")
+        elif not loc and err.get("type") in ("model_attributes_type", "dict_type", "missing"):
+            ctype = request.headers.get("content-type")
+            if ctype and "json" not in ctype.lower():
+                problems.append(f"the body must be a JSON object sent with Content-Type: application/json, not {ctype[:60]!r}")
+            elif not ctype:
+                problems.append("the body must be a JSON object sent with Content-Type: application/json (the header is missing)")
+            else:
+                problems.append(f"body: {err.get('msg', 'invalid')}; send a JSON object like {{\"text\": \"...\"}}")
+        else:
+            problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(problems)
+
+
+def document_limits(app: FastAPI, service: NerService) -> None:
+    """Write the model's own variant names and the text limit into /openapi.json, so clients and fuzzers see them."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            props = build()["components"]["schemas"]["NerRequest"]["properties"]
+            props["text"]["maxLength"] = service.max_chars
+            # "" and null both mean the default variant (the UI's dropdown and Gradio clients send "").
+            props["variant"]["anyOf"] = [{"type": "string", "enum": ["", *service.variants]}, {"type": "null"}]
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | None = None) -> None:
-    """Register the REST routes and JSON error handlers on ``app``."""
+    """Register the REST routes, the body limit and JSON error handlers on ``app``."""
     admission = admission or Admission()
-    body_limit = service.max_chars * 4 + 4096
+    document_limits(app, service)
+    app.add_middleware(BodyLimit, limit=service.max_chars * BYTES_PER_CHAR + BODY_SLACK, max_chars=service.max_chars)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            problems.append(f"{where}: {err.get('msg', 'invalid')}")
-        return error_response("invalid request: " + "; ".join(problems), 422)
+        return error_response(describe_validation(request, exc), 422)
 
     @app.exception_handler(RequestError)
     async def _bad(request: Request, exc: RequestError):
         return error_response(str(exc), exc.status)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        if request.url.path.startswith("/api/"):
-            length = request.headers.get("content-length")
-            if length is not None and (not length.isdigit() or int(length) > body_limit):
-                return error_response(f"request body too large; the limit is {service.max_chars} characters of text", 413)
-        return await call_next(request)
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        """A bug still answers in the error shape, with no trace to the client (uvicorn logs it)."""
+        return error_response("internal error while processing the request", 500)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if not request.url.path.startswith(API_PREFIX):
+            return await http_exception_handler(request, exc)
+        message = str(exc.detail)
+        if exc.status_code == 400:  # FastAPI's answer to a body json.loads could not read
+            message = "invalid request: the body could not be parsed (send UTF-8 JSON, not nested too deeply)"
+        return error_response(message, exc.status_code, exc.headers)
 
     @app.post("/api/ner", response_model=NerResponse, responses=ERRORS, tags=["ner"],
               summary="Find PER/LOC/ORG entities in a text")
-    def api_ner(body: NerRequest) -> dict:
-        with admission:
-            return service.ner(body.text, body.variant).to_dict()
+    async def api_ner(body: NerRequest, request: Request) -> dict | Response:
+        service.check(body.text, body.variant)
+        async with admission.slot(long=len(body.text) > LONG_CHARS):
+            if await request.is_disconnected():
+                return Response(status_code=CLIENT_GONE)
+            result = await run_in_threadpool(service.ner, body.text, body.variant)
+        return result.to_dict()
 
-    @app.get("/api/health", response_model=Health, tags=["ner"], summary="Model name, variants and version")
-    def api_health() -> dict:
-        return service.health()
+    @app.get("/api/health", response_model=Health, tags=["ner"], summary="Model name, variants, version, cache and queue")
+    async def api_health() -> dict:
+        return {**service.health(), "queue": admission.info()}
+
+    # After the real routes and before the Gradio mount at "/", which would answer with its own 404 page.
+    app.mount(API_PREFIX.rstrip("/"), NoRoute(app))

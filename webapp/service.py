@@ -9,6 +9,9 @@ from pathlib import Path
 import raner
 
 MAX_CHARS = int(os.environ.get("RANER_MAX_CHARS", "20000"))
+# Longer texts skip the result cache: they rarely repeat, and the cache counts entries, not bytes, so 1,024
+# cached maximum-size results (about 0.5 MB of entities each) would hold hundreds of MB per variant.
+CACHE_MAX_CHARS = int(os.environ.get("RANER_CACHE_MAX_CHARS", "1000"))
 
 
 class RequestError(ValueError):
@@ -35,12 +38,15 @@ class Result:
 class NerService:
     """Loads every variant of one model directory at start, so a broken model fails loudly and early."""
 
-    def __init__(self, model_path: str | Path | None = None, threads: int = 1, max_chars: int = MAX_CHARS):
-        base = raner.load(model_path, threads=threads)
+    def __init__(self, model_path: str | Path | None = None, threads: int = 1, max_chars: int = MAX_CHARS,
+                 cache_max_chars: int = CACHE_MAX_CHARS):
+        base = raner.load(model_path, threads=threads, scores=True)
         self.model_path = base.path
         self.recognizers = {v: (base if v == base.variant else base.with_variant(v)) for v in base.variants}
+        # The same sessions without a result cache, for long texts (see CACHE_MAX_CHARS).
+        self.uncached = {v: raner.load(base.path, v, threads=threads, cache_size=0, scores=base.scores) for v in base.variants}
         self.default_variant = base.variant
-        self.max_chars = max_chars
+        self.max_chars, self.cache_max_chars = max_chars, cache_max_chars
 
     @property
     def variants(self) -> list[str]:
@@ -55,26 +61,49 @@ class NerService:
         if variant is None or variant == "":
             return self.recognizers[self.default_variant]
         if not isinstance(variant, str) or variant not in self.recognizers:
-            raise RequestError(f"unknown variant {variant!r}; choose one of {self.variants}", 422)
+            shown = variant if not isinstance(variant, str) or len(variant) <= 60 else variant[:60] + "…"
+            raise RequestError(f"unknown variant {shown!r}; choose one of {self.variants}", 422)
         return self.recognizers[variant]
 
     def check_text(self, text) -> str:
+        """The text itself if it can be analysed and answered in JSON; RequestError saying why not."""
         if text is None:
             raise RequestError("missing 'text': send {\"text\": \"...\"}", 422)
         if not isinstance(text, str):
             raise RequestError(f"'text' must be a string, not {type(text).__name__}", 422)
         if len(text) > self.max_chars:
             raise RequestError(f"text has {len(text)} characters; the limit is {self.max_chars} per request", 413)
+        check_unicode(text)
         return text
+
+    def check(self, text, variant: str | None = None) -> raner.Recognizer:
+        """Validate a request without running it (so a bad one never waits for a worker)."""
+        self.check_text(text)
+        return self.recognizer(variant)
 
     def ner(self, text, variant: str | None = None) -> Result:
         """Validate and run one request."""
         text = self.check_text(text)
         rec = self.recognizer(variant)
+        if len(text) > self.cache_max_chars:
+            rec = self.uncached[rec.variant]
         t0 = time.perf_counter()
         entities = rec.predict(text) if text.strip() else []
         return Result(entities, rec.variant, len(text), (time.perf_counter() - t0) * 1000)
 
     def health(self) -> dict:
+        """Model, variants, limits and the default variant's result-cache figures (for monitoring and load tests)."""
         return {"status": "ok", "model": self.manifest.name, "variants": self.variants,
-                "default_variant": self.default_variant, "version": raner.__version__, "max_chars": self.max_chars}
+                "default_variant": self.default_variant, "version": raner.__version__, "max_chars": self.max_chars,
+                "cache": self.recognizers[self.default_variant].cache_info()}
+
+
+def check_unicode(text: str) -> None:
+    """Reject unpaired surrogates: they are not Unicode characters, so no UTF-8 JSON answer could echo them."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise RequestError(f"text has an unpaired surrogate (U+{ord(text[e.start]):04X}) at index {e.start}; "
+                           "send valid Unicode text", 422) from None

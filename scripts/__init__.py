@@ -1,0 +1,1 @@
+"""Developer scripts: load and soak runs (scripts/load.py)."""
