@@ -6,6 +6,7 @@ With no text argument, reads one text per line from standard input and prints on
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.text:
         _emit(rec, " ".join(args.text))
         return 0
-    for line in sys.stdin:
+    stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    for line in stdin:
         _emit(rec, line.rstrip("\r\n"))
     return 0
 
@@ -61,6 +63,8 @@ def annotate_main(argv: list[str]) -> int:
 
 
 def _emit(rec, text: str) -> None:
+    # Undecodable command-line bytes arrive as lone surrogates; make them U+FFFD so the output is valid UTF-8.
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if any("\ud800" <= c <= "\udfff" for c in text) else text
     entities = [e.to_dict() for e in rec.predict(text)]
     sys.stdout.write(json.dumps({"entities": entities}, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -34,8 +34,8 @@ class ModelFiles:
     crf: CRF
 
 
-def _model_error(path: Path, e: Exception) -> ModelError:
-    return ModelError(f"cannot read the model files of {path} ({type(e).__name__}: {e}); " + REBUILD_HINT.format(path=path))
+def _model_error(path: Path, file: str, e: Exception) -> ModelError:
+    return ModelError(f"cannot read {path / file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=path))
 
 
 @lru_cache(maxsize=8)
@@ -46,8 +46,8 @@ def _model_files(path: Path) -> ModelFiles:
             crf = CRF.constrained(z["start"], z["end"], z["transitions"], manifest.labels, manifest.scheme)
     except ModelError:
         raise
-    except (OSError, KeyError, ValueError) as e:
-        raise _model_error(path, e) from None
+    except Exception as e:  # numpy raises several types for a corrupt archive
+        raise _model_error(path, manifest.crf, e) from None
     if crf.transitions.shape != (len(manifest.labels),) * 2:
         raise ModelError(f"{path / manifest.crf}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels")
     return ModelFiles(manifest, crf)
@@ -68,15 +68,23 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
         return WordPieceFeaturizer.from_inputs(manifest, inputs)
     if kind != "chars":
         raise ModelError(f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars' and 'wordpiece')")
+    current = "manifest.json"
     try:
-        chars = read_table(manifest.file(inputs["vocab"]))
-        bigrams = read_table(manifest.file(inputs["bigrams"])) if inputs.get("bigrams") else None
-        lexicon = Lexicon.read(manifest.file(inputs["lexicon"]), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4)) if inputs.get("lexicon") else None
+        current = inputs["vocab"]
+        chars = read_table(manifest.file(current))
+        bigrams = lexicon = None
+        if inputs.get("bigrams"):
+            current = inputs["bigrams"]
+            bigrams = read_table(manifest.file(current))
+        if inputs.get("lexicon"):
+            current = inputs["lexicon"]
+            lexicon = Lexicon.read(manifest.file(current), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
+        current = inputs["vocab"]
         return Featurizer(chars, bigrams, lexicon)
     except ModelError:
         raise
     except (OSError, KeyError, ValueError, UnicodeDecodeError) as e:
-        raise _model_error(path, e) from None
+        raise _model_error(path, current, e) from None
 
 
 @lru_cache(maxsize=32)

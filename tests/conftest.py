@@ -51,7 +51,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(tmp_path_factory):
     """The app started with `python app.py` on a free loopback port; yields its base URL."""
     import os
     import subprocess
@@ -61,12 +61,14 @@ def server():
 
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = open(tmp_path_factory.mktemp("server") / "app.log", "w+", encoding="utf-8")  # a file: a pipe nobody reads could fill up
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("app.py exited early:\n" + proc.stdout.read())
+            log.seek(0)
+            raise RuntimeError("app.py exited early:\n" + log.read())
         try:
             urllib.request.urlopen(url + "/api/health", timeout=2)
             break

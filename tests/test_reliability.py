@@ -129,13 +129,11 @@ def test_cli_blank_and_odd_lines():
     assert json.loads(run_cli("").stdout) == {"entities": []}
 
 
-@pytest.mark.xfail(strict=True, reason="raner/__main__.py reads stdin strictly: invalid UTF-8 is a traceback (see RELIABILITY.md)")
 def test_cli_survives_invalid_utf8_on_stdin():
     out = run_cli(stdin=b"\xff\xfe\n\xe7\x8e\x8b\xe4\xba\x94\n", env={"PYTHONIOENCODING": "utf-8:strict"})
     assert out.returncode in (0, 2) and b"Traceback" not in out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="raner/__main__.py echoes undecodable argv bytes inside entities (see RELIABILITY.md)")
 def test_cli_output_is_valid_utf8_json_for_undecodable_arguments():
     out = run_cli(os.fsdecode(b"\xe7\x8e\x8b\xff\xe4\xba\x94\xe5\x9c\xa8\xe5\x8c\x97\xe4\xba\xac"))
     assert out.returncode in (0, 2) and b"Traceback" not in out.stderr
@@ -471,7 +469,6 @@ def test_runtime_fault_names_the_rebuild_command(tmp_path, name, breaker):
     raner.recognizer.clear_loaded()
 
 
-@pytest.mark.xfail(strict=True, reason="raner/recognizer.py names the model directory, not the unreadable file (see RELIABILITY.md)")
 @pytest.mark.parametrize("name,breaker", [
     ("crf.npz", replace("crf.npz", b"not numpy")),
     ("vocab.txt", replace("vocab.txt", b"\xff\xfe\xfa\n")),
