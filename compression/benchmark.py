@@ -21,10 +21,13 @@ from raner.benchmark import agreement, machine_info, time_variants
 from raner.markup import read_marked_file
 
 from .data import DEFAULT_DATA, read_conll
+from raner.spans import tags_to_spans
+
 from .evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 LENGTHS = {"short": 15, "typical": 50, "long": 200}
+# Peak RSS is this process's VmHWM: ru_maxrss of a child can carry over its parent's high-water mark.
 COLD_START = """
 import resource, sys, time
 t0 = time.perf_counter()
@@ -32,7 +35,11 @@ import raner
 rec = raner.load(sys.argv[1], variant=sys.argv[2])
 rec.predict(sys.argv[3])
 t1 = time.perf_counter()
-print(t1 - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+try:
+    hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(t1 - t0, hwm)
 """
 
 
@@ -80,6 +87,26 @@ def cache_workload(rec: raner.Recognizer, texts: list[str], requests: int = 5000
     return out
 
 
+def calibration(rec: raner.Recognizer, sentences, bins: int = 10) -> dict:
+    """Expected calibration error of entity scores: is an entity with score p right p of the time? (dev set)."""
+    scored = raner.load(rec.path, rec.variant, cache_size=0, scores=True)
+    pairs = []
+    for s, ents in zip(sentences, scored.predict_batch([s.text for s in sentences])):
+        gold = set(tags_to_spans(s.tags))
+        pairs += [(e.score, (e.type, e.start, e.end) in gold) for e in ents]
+    table, ece = [], 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, ok) for p, ok in pairs if lo < p <= hi or (b == 0 and p == 0)]
+        if not inside:
+            continue
+        conf = sum(p for p, _ in inside) / len(inside)
+        acc = sum(ok for _, ok in inside) / len(inside)
+        ece += abs(acc - conf) * len(inside) / len(pairs)
+        table.append({"bin": [round(lo, 2), round(hi, 2)], "count": len(inside), "confidence": round(conf, 4), "accuracy": round(acc, 4)})
+    return {"variant": rec.variant, "entities": len(pairs), "ece": round(ece, 4), "bins": table}
+
+
 def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000, cold_runs: int = 3) -> dict:
     base = raner.load(model, cache_size=0)
     names = list(base.variants)
@@ -112,8 +139,10 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
             result["variants"][name]["throughput_chars_per_s"] = round(sum(map(len, texts)) / secs)
             agree = agreement(ref, rec, texts)
             result["variants"][name]["agreement_with_fp32"] = agree["agreement"]
-        dev_texts = [s.text for s in read_conll(data / "dev.txt")]
-        result["cache"] = cache_workload(raner.load(model, cache_size=0), dev_texts, cache_requests)
+        dev = read_conll(data / "dev.txt")
+        result["cache"] = cache_workload(raner.load(model, cache_size=0), [s.text for s in dev], cache_requests)
+        print("calibration on dev", flush=True)
+        result["calibration"] = calibration(raner.load(model, cache_size=0), dev)
     for name in names:
         print(f"cold start: {name}", flush=True)
         result["variants"][name]["cold_start"] = cold_start(model, name, sentences["typical"], cold_runs)
@@ -151,6 +180,22 @@ def plots(result: dict, folder: Path) -> list[str]:
     if all("test" in result["variants"][n] for n in names):
         series["f1"] = ("MSRA test F1", [result["variants"][n]["test"]["overall"]["f1"] for n in names])
     files = []
+    if "calibration" in result:
+        bins = result["calibration"]["bins"]
+        fig, ax = plt.subplots(figsize=(4, 3.2), dpi=110)
+        fig.patch.set_facecolor("#07060d")
+        ax.set_facecolor("#0e0c18")
+        ax.plot([0, 1], [0, 1], color="#555", linestyle="--", linewidth=1)
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", color="#00e5ff")
+        ax.set_title(f"reliability on dev (ECE {result['calibration']['ece']:.3f})", color="#e8e6f0", fontsize=10)
+        ax.set_xlabel("entity score", color="#e8e6f0", fontsize=8)
+        ax.set_ylabel("share correct", color="#e8e6f0", fontsize=8)
+        ax.tick_params(colors="#e8e6f0", labelsize=8)
+        fig.tight_layout()
+        path = folder / f"{result['model']}-calibration.png"
+        fig.savefig(path, facecolor=fig.get_facecolor())
+        plt.close(fig)
+        files.append(path.name)
     for key, (title, values) in series.items():
         fig, ax = plt.subplots(figsize=(5, 3), dpi=110)
         fig.patch.set_facecolor("#07060d")
@@ -199,6 +244,12 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
         lines += ["", f"Result cache (LRU, 1024 entries) on {c['requests']} requests drawn Zipf-like from dev sentences "
                   f"({c['distinct_texts']} distinct): hit rate {c['lru_1024']['hit_rate']:.1%}, {c['no_cache']['seconds']} s without "
                   f"cache vs {c['lru_1024']['seconds']} s with it ({c['speedup']}x)."]
+    if "calibration" in result:
+        c = result["calibration"]
+        lines += ["", f"Entity scores (`scores=True`: the CRF probability of exactly that span and type), {c['variant']} on dev: "
+                  f"{c['entities']} predicted entities, expected calibration error **{c['ece']:.4f}** (10 bins).", "",
+                  "| score bin | entities | mean score | share correct |", "|---|---:|---:|---:|"]
+        lines += [f"| {b['bin'][0]}–{b['bin'][1]} | {b['count']} | {b['confidence']} | {b['accuracy']} |" for b in c["bins"]]
     lines += [""] + [f"![{p}]({plot_dir}/{p})" for p in plot_files]
     return "\n".join(lines) + "\n"
 

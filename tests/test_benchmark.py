@@ -26,6 +26,8 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     assert result["variants"]["fp32"]["agreement_with_fp32"] == 1.0
     assert result["ratios_vs_fp32"]["int8"]["size"] < 1
     assert 0 <= result["cache"]["lru_1024"]["hit_rate"] <= 1
+    cal = result["calibration"]
+    assert 0 <= cal["ece"] <= 1 and sum(b["count"] for b in cal["bins"]) == cal["entities"]
     text = report.read_text(encoding="utf-8")
     assert "| int8 |" in text and result["machine"]["cpu"] in text
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()

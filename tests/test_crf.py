@@ -100,3 +100,13 @@ def test_span_probability_equals_brute_force(seed):
         ref = sum(np.exp(s - z) for p, s in scores.items()
                   if tuple(p[a:b]) == tuple(path[a:b]) and (b == 5 or p[b] != inside))
         assert got == pytest.approx(ref, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_single_sequence_path_equals_brute_force(seed):
+    rng = np.random.default_rng(100 + seed)
+    crf = CRF(rng.normal(size=5).astype(np.float32), rng.normal(size=5).astype(np.float32),
+              rng.normal(size=(5, 5)).astype(np.float32))
+    n = int(rng.integers(1, 7))
+    em = rng.normal(size=(1, n + 2, 5)).astype(np.float32)  # padded past its length
+    assert tuple(crf.viterbi(em, [n])[0]) == brute_force(crf, em[0, :n])
