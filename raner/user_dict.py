@@ -21,8 +21,10 @@ class UserDictionary:
         allowed = set(types) if types is not None else None
         self.words: dict[str, str] = {}
         for word, kind in items:
-            if not isinstance(word, str) or not isinstance(kind, str) or not word.strip():
-                raise ValueError(f"user dictionary entry must be a non-empty word and a type, got {word!r} {kind!r}")
+            if not isinstance(word, str) or not isinstance(kind, str):
+                raise ValueError(f"user dictionary entry must be a word and a type, got {word!r} {kind!r}")
+            if not word.strip():
+                continue  # a blank word can match nothing useful
             if allowed is not None and kind not in allowed:
                 raise ValueError(f"user dictionary type {kind!r} for {word!r} is not one of {sorted(allowed)}")
             self.words[normalize(word)] = kind

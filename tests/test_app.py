@@ -74,3 +74,16 @@ def test_rest_empty_text_is_empty_result(server):
 def test_openapi_describes_the_rest_routes(server):
     schema = httpx.get(server + "/openapi.json").json()
     assert "post" in schema["paths"]["/api/ner"] and "get" in schema["paths"]["/api/health"]
+
+
+def test_user_dictionary_through_rest_and_gradio(server, client):
+    text = "字节跳动首席执行官梁汝波在北京出席了年度员工大会。"
+    r = httpx.post(server + "/api/ner", json={"text": text, "user_dict": {"字节跳动": "ORG", "梁汝波": "PER"}})
+    assert r.status_code == 200
+    found = {(e["text"], e["type"]) for e in r.json()["entities"]}
+    assert {("字节跳动", "ORG"), ("梁汝波", "PER")} <= found
+    assert all(text[e["start"]:e["end"]] == e["text"] for e in r.json()["entities"])
+    bad = httpx.post(server + "/api/ner", json={"text": text, "user_dict": {"字节跳动": "COMPANY"}})
+    assert bad.status_code == 422 and "user_dict" in bad.json()["error"]
+    out = client.predict(text, "", "字节跳动 ORG", api_name="/ner")
+    assert ("字节跳动", "ORG") in {(e["text"], e["type"]) for e in out["entities"]}

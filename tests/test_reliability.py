@@ -370,7 +370,7 @@ def test_gradio_ner_bad_input_is_a_clear_error(gradio, args, needle):
 
 def test_gradio_ner_lone_surrogate_is_a_clear_error(server):
     """gradio_client cannot even encode a lone surrogate, so send the queue call by hand."""
-    r = httpx.post(server + "/gradio_api/call/ner", content=b'{"data": ["\\u738b\\ud800", ""]}', headers=JSON, trust_env=False)
+    r = httpx.post(server + "/gradio_api/call/ner", content=b'{"data": ["\\u738b\\ud800", "", ""]}', headers=JSON, trust_env=False)
     event = r.json()["event_id"]
     stream = httpx.get(f"{server}/gradio_api/call/ner/{event}", timeout=60, trust_env=False).text
     assert "event: error" in stream and "unpaired surrogate" in stream

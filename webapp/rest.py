@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Annotated, AsyncIterator, Literal
 
 import anyio
 from fastapi import FastAPI, Request
@@ -10,7 +10,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +32,10 @@ class NerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: StrictStr = Field(description="Text to analyse (at most the server's max_chars characters).")
     variant: StrictStr | None = Field(default=None, description="Model variant (see GET /api/health); omitted, null or \"\": the default.")
+    user_dict: dict[Annotated[str, StringConstraints(strict=True, max_length=50)], Literal["PER", "LOC", "ORG"]] | None = Field(
+        max_length=1000,
+        default=None, description="Words that must come out as entities, e.g. {\"字节跳动\": \"ORG\"} (at most 1,000; "
+        "types PER/LOC/ORG); they win over overlapping model entities.")
 
 
 class EntityOut(BaseModel):
@@ -290,7 +294,7 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
         async with admission.slot(long=len(body.text) > LONG_CHARS):
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)
-            result = await run_in_threadpool(service.ner, body.text, body.variant)
+            result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)
         return result.to_dict()
 
     @app.get("/api/health", response_model=Health, tags=["ner"], summary="Model name, variants, version, cache and queue")

@@ -9,6 +9,7 @@ from pathlib import Path
 import raner
 
 MAX_CHARS = int(os.environ.get("RANER_MAX_CHARS", "20000"))
+MAX_USER_WORDS, MAX_USER_WORD_LEN = 1000, 50  # per-request user dictionaries stay small
 # Longer texts skip the result cache: they rarely repeat, and the cache counts entries, not bytes, so 1,024
 # cached maximum-size results (about 0.5 MB of entities each) would hold hundreds of MB per variant.
 CACHE_MAX_CHARS = int(os.environ.get("RANER_CACHE_MAX_CHARS", "1000"))
@@ -81,15 +82,40 @@ class NerService:
         self.check_text(text)
         return self.recognizer(variant)
 
-    def ner(self, text, variant: str | None = None) -> Result:
-        """Validate and run one request."""
+    def user_dictionary(self, entries) -> raner.UserDictionary | None:
+        """A request's user dictionary: a {"词语": "TYPE"} mapping or "词语 TYPE" lines; RequestError if malformed."""
+        if entries is None or entries == "" or entries == {}:
+            return None
+        try:
+            if isinstance(entries, str):
+                d = raner.UserDictionary.parse(entries, self.types)
+            elif isinstance(entries, dict):
+                d = raner.UserDictionary(entries, self.types)
+            else:
+                raise ValueError(f"user_dict must be an object or lines of '词语 TYPE', not {type(entries).__name__}")
+        except ValueError as e:
+            raise RequestError(f"user_dict: {e}", 422) from None
+        if len(d) > MAX_USER_WORDS or d.max_len > MAX_USER_WORD_LEN:
+            raise RequestError(f"user_dict: at most {MAX_USER_WORDS} words of at most {MAX_USER_WORD_LEN} characters", 422)
+        return d
+
+    def ner(self, text, variant: str | None = None, user_dict=None) -> Result:
+        """Validate and run one request (a user dictionary, if given, overrides overlapping model entities)."""
         text = self.check_text(text)
         rec = self.recognizer(variant)
+        words = self.user_dictionary(user_dict)
         if len(text) > self.cache_max_chars:
             rec = self.uncached[rec.variant]
         t0 = time.perf_counter()
         entities = rec.predict(text) if text.strip() else []
+        if words is not None:
+            entities = words.apply(text, entities)
         return Result(entities, rec.variant, len(text), (time.perf_counter() - t0) * 1000)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """Entity types the model knows (what a user dictionary may assign)."""
+        return self.recognizers[self.default_variant].labels
 
     def health(self) -> dict:
         """Model, variants, limits and the default variant's result-cache figures (for monitoring and load tests)."""

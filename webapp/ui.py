@@ -76,16 +76,19 @@ def build_ui(service: NerService) -> gr.Blocks:
     variants = service.variants
     color_map = {LABELS[k]: c for k, c in COLORS.items()}
 
-    def ner_api(text: str, variant: str = "") -> dict:
-        """Entities in the text: {"entities": [{"text", "type", "start", "end"}]}. variant: optional."""
+    def ner_api(text: str, variant: str = "", user_dict: str = "") -> dict:
+        """Entities in the text: {"entities": [{"text", "type", "start", "end", "score"}]}.
+
+        variant: optional model variant. user_dict: optional lines of "词语 TYPE" forced to be entities.
+        """
         try:
-            return service.ner(text, variant or None).to_dict()
+            return service.ner(text, variant or None, user_dict or None).to_dict()
         except RequestError as e:
             raise gr.Error(str(e)) from None
 
-    def detect(text: str, variant: str):
+    def detect(text: str, variant: str, user_dict: str = ""):
         try:
-            result = service.ner(text or "", variant or None)
+            result = service.ner(text or "", variant or None, user_dict or None)
         except RequestError as e:
             raise gr.Error(str(e)) from None
         columns = ["文本 text", "类型 type", "start", "end", "置信度 score", "note"]
@@ -166,6 +169,9 @@ def build_ui(service: NerService) -> gr.Blocks:
                     with gr.Column(scale=1, min_width=200):
                         variant = gr.Dropdown(variants, value=variants[0], label="模型 · Variant", elem_id="rl-variant")
                         run = gr.Button("侦测 Detect", variant="primary", elem_id="rl-run")
+                with gr.Accordion("用户词典 · User dictionary", open=False):
+                    user_dict = gr.Textbox(label="One entry per line: 词语 TYPE (PER, LOC or ORG); these always win",
+                                           lines=3, placeholder="字节跳动 ORG\n梁汝波 PER", elem_id="rl-user-dict")
                 gr.Examples(example_texts(), inputs=text, label="示例 · Examples")
                 highlighted = gr.HighlightedText(label="实体 · Entities", color_map=color_map, show_legend=True,
                                                  combine_adjacent=False, elem_id="rl-highlight")
@@ -173,8 +179,8 @@ def build_ui(service: NerService) -> gr.Blocks:
                 table = gr.Dataframe(label="实体列表 · Entity table", interactive=False, elem_id="rl-table")
                 outputs = [highlighted, table, stats]
                 for event, kwargs in ((text.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
-                                      (text.submit, {}), (run.click, {}), (variant.change, {})):
-                    event(detect, [text, variant], outputs, api_visibility="private", **kwargs)
+                                      (text.submit, {}), (run.click, {}), (variant.change, {}), (user_dict.submit, {})):
+                    event(detect, [text, variant, user_dict], outputs, api_visibility="private", **kwargs)
             with gr.Tab("批量标注 · Bulk", id="bulk"):
                 gr.Markdown("Upload a `.txt` (one document per line), `.jsonl` (`{\"text\": ...}` per line) or `.csv` "
                             f"file of at most {BULK_LIMIT_MB} MB; download the entities as JSONL, CSV and CoNLL.")
