@@ -68,8 +68,16 @@ def stored_note(service: NerService) -> str:
         b = json.loads(bench_path.read_text(encoding="utf-8"))
         m = b.get("machine", {})
         return (f"Stored figures measured {b.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
-                f"onnxruntime {m.get('onnxruntime', '?')}); F1 on MSRA test.txt. Re-run: `python -m compression.benchmark {service.model_path.name}`")
+                f"onnxruntime {m.get('onnxruntime', '?')}); F1 on MSRA test.txt. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`")
     return "F1 from the model's manifest (MSRA test.txt). Latency: run the live benchmark below."
+
+
+def shown_path(path: Path) -> str:
+    """A model path as the user would type it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
 
 
 def build_ui(service: NerService) -> gr.Blocks:
