@@ -84,3 +84,20 @@ def test_bulk_tab_annotates_an_uploaded_file(page, tmp_path):
     for ext in (".jsonl", ".csv", ".conll"):  # the file list shows "docs.entities" and the extension apart
         expect(page.locator("#rl-downloads")).to_contain_text(ext, timeout=30000)
     page.screenshot(path=str(tmp_path / "bulk.png"), full_page=True)
+
+
+def test_phone_width_page_does_not_scroll_sideways(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 390, "height": 844})
+        pg.goto(server + "/", wait_until="networkidle")
+        pg.locator("#rl-input textarea").fill(SEED)
+        pg.locator("#rl-run").click()
+        pg.locator("#rl-stats").get_by_text("processed").wait_for(timeout=20000)
+        pg.wait_for_timeout(500)
+        width = pg.evaluate("document.documentElement.scrollWidth")
+        pg.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        browser.close()
+    assert width <= 390
