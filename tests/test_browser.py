@@ -86,18 +86,14 @@ def test_bulk_tab_annotates_an_uploaded_file(page, tmp_path):
     page.screenshot(path=str(tmp_path / "bulk.png"), full_page=True)
 
 
-def test_phone_width_page_does_not_scroll_sideways(server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 390, "height": 844})
-        pg.goto(server + "/", wait_until="networkidle")
-        pg.locator("#rl-input textarea").fill(SEED)
-        pg.locator("#rl-run").click()
-        pg.locator("#rl-stats").get_by_text("processed").wait_for(timeout=20000)
-        pg.wait_for_timeout(500)
-        width = pg.evaluate("document.documentElement.scrollWidth")
-        pg.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
-        browser.close()
+def test_phone_width_page_does_not_scroll_sideways(page, server, tmp_path):
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(server + "/", wait_until="networkidle")
+    phone.locator("#rl-input textarea").fill(SEED)
+    phone.locator("#rl-run").click()
+    phone.locator("#rl-stats").get_by_text("processed").wait_for(timeout=20000)
+    phone.wait_for_timeout(500)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    phone.close()
     assert width <= 390
