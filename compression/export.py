@@ -13,6 +13,7 @@ import torch
 
 import raner
 from raner.normalize import normalize
+from raner.spans import tags_to_spans
 
 from .data import DEFAULT_DATA, read_conll
 from .gazetteer import CATEGORIES
@@ -70,7 +71,6 @@ def torch_onnx_agreement(out: Path, model: Tagger, labels: list[str], texts: lis
     same = 0
     for t, tags in zip(texts, torch_tags):
         spans = {(e.type, e.start, e.end) for e in rec.predict(t)}
-        from raner.spans import tags_to_spans
         same += spans == set(tags_to_spans(tags))
     return same / max(len(texts), 1)
 

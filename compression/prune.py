@@ -216,10 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         names = {i: k for k, i in bigram_vocab.items()}
         write_table(out / "bigrams.pruned.txt", [names[i] for i in plan.keep_bigrams])
         inputs["bigrams"] = "bigrams.pruned.txt"
-    student_feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width > 0)
-    if inputs:
-        from raner.features import Featurizer
-        student_feat = Featurizer(student_feat.chars, read_table(out / inputs["bigrams"]), student_feat.lexicon)
+    student_feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width > 0,
+                                  bigrams_file=inputs.get("bigrams", "bigrams.txt"))
     dev_texts = [normalize(s.text) for s in dev]
     print(f"pruned: hidden {cfg.hidden}->{student.net.cfg.hidden}, heads {cfg.heads}->{student.net.cfg.heads}, "
           f"bigrams {cfg.n_bigrams}->{student.net.cfg.n_bigrams}; dev F1 before fine-tune {dev_f1(student, student_feat, dev_texts, dev, labels):.4f}", flush=True)

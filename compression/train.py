@@ -47,9 +47,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def featurizer_for(out: Path, use_bigrams: bool, use_lexicon: bool, set_size: int = WORD_SET_SIZE) -> Featurizer:
+def featurizer_for(out: Path, use_bigrams: bool, use_lexicon: bool, set_size: int = WORD_SET_SIZE,
+                   bigrams_file: str = "bigrams.txt") -> Featurizer:
     """The runtime's own featurizer over the files written to ``out``."""
-    bigrams = read_table(out / "bigrams.txt") if use_bigrams else None
+    bigrams = read_table(out / bigrams_file) if use_bigrams else None
     lexicon = Lexicon.read(out / "lexicon.tsv", CATEGORIES, set_size) if use_lexicon else None
     return Featurizer(read_table(out / "vocab.txt"), bigrams, lexicon)
 

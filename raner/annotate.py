@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, TextIO
@@ -108,24 +109,28 @@ def _annotate_chunk(texts: list[str]) -> list[list[Entity]]:
     return _worker_rec.predict_batch(texts)
 
 
-def annotate(src: Path, dst: Path, fmt: str = "jsonl", workers: int = 1, model=None, variant: str | None = None,
-             column: str = "text", progress: bool | None = None, recognizer=None, callback=None) -> dict:
-    """Annotate every document of ``src`` into ``dst``; returns documents, characters, entities per type, seconds.
+def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", workers: int = 1, model=None,
+             variant: str | None = None, column: str = "text", progress: bool | None = None, recognizer=None,
+             callback=None) -> dict:
+    """Annotate every document of ``src``; returns documents, characters, entities per type, seconds.
 
+    ``dst`` is one output file in ``fmt``, or ``{format: path}`` to write several formats in one pass.
     ``recognizer`` reuses a loaded one (single process); ``callback(documents, characters)`` reports progress.
     """
     from . import load
 
+    targets = dst if isinstance(dst, dict) else {fmt: dst}
     show = sys.stderr.isatty() if progress is None else progress
     stats = {"documents": 0, "characters": 0, "entities": {}, "seconds": 0.0}
     t0 = time.perf_counter()
     chunks = _chunks(read_docs(src, column), CHUNK)
-    with open(dst, "w", encoding="utf-8", newline="") as out:
-        writer = Writer(out, fmt)
+    with ExitStack() as files:
+        writers = [Writer(files.enter_context(open(path, "w", encoding="utf-8", newline="")), f) for f, path in targets.items()]
 
         def emit(docs: list[Doc], results: list[list[Entity]]) -> None:
             for d, ents in zip(docs, results):
-                writer.write(d, ents)
+                for writer in writers:
+                    writer.write(d, ents)
                 stats["documents"] += 1
                 stats["characters"] += len(d.text)
                 for e in ents:

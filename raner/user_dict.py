@@ -32,27 +32,24 @@ class UserDictionary:
 
     @classmethod
     def read(cls, path: str | Path, types: Iterable[str] | None = None) -> "UserDictionary":
-        """Read ``词语 TYPE`` lines (whitespace-separated; the word may contain spaces, the type is the last field)."""
-        entries = []
-        for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            word, _, kind = line.strip().rpartition(" ") if " " in line.strip() else line.strip().rpartition("\t")
-            if not word:
-                raise ValueError(f"{path}:{n}: expected '词语 TYPE', got {line!r}")
-            entries.append((word.strip(), kind.strip()))
-        return cls(entries, types)
+        """Read a file of ``词语 TYPE`` lines (see ``parse``); errors name the file."""
+        try:
+            return cls.parse(Path(path).read_text(encoding="utf-8"), types)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     @classmethod
     def parse(cls, text: str, types: Iterable[str] | None = None) -> "UserDictionary":
-        """The same format from a string (an app text box)."""
+        """``词语 TYPE`` lines: the type is the last whitespace-separated field (the word may hold spaces);
+        blank lines and ``#`` comments are skipped."""
         entries = []
-        for line in text.splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                word, _, kind = line.strip().rpartition(" ")
-                if not word:
-                    raise ValueError(f"expected '词语 TYPE', got {line!r}")
-                entries.append((word.strip(), kind.strip()))
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            parts = line.strip().rsplit(None, 1)
+            if len(parts) != 2:
+                raise ValueError(f"line {n}: expected '词语 TYPE', got {line!r}")
+            entries.append((parts[0].strip(), parts[1]))
         return cls(entries, types)
 
     def __len__(self) -> int:

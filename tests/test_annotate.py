@@ -54,3 +54,12 @@ def test_cli_with_workers_equals_single_process(tmp_path):
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stderr.strip().splitlines()[-1])["documents"] == len(TEXTS) * 20
     assert (tmp_path / "w1.jsonl").read_text(encoding="utf-8") == (tmp_path / "w2.jsonl").read_text(encoding="utf-8")
+
+
+def test_several_formats_in_one_pass(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(TEXTS[:4]) + "\n", encoding="utf-8")
+    stats = annotate(src, {"jsonl": tmp_path / "a.jsonl", "conll": tmp_path / "a.conll"}, progress=False)
+    assert stats["documents"] == 4
+    assert len((tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()) == 4
+    assert len((tmp_path / "a.conll").read_text(encoding="utf-8").strip().split("\n\n")) == 4

@@ -152,19 +152,16 @@ def build_ui(service: NerService) -> gr.Blocks:
         except RequestError as e:
             raise gr.Error(str(e)) from None
         out_dir = Path(tempfile.mkdtemp(prefix="raner-bulk-"))
-        outputs, stats = [], {}
-        for fmt in FORMATS:
-            dst = out_dir / f"{src.stem}.entities.{fmt}"
-            try:
-                stats = annotate(src, dst, fmt, recognizer=rec, column=column or "text", progress=False,
-                                 callback=lambda docs, chars: progress(None, desc=f"{fmt}: {docs} documents"))
-            except (ValueError, UnicodeDecodeError) as e:
-                raise gr.Error(f"cannot read {src.name}: {e}") from None
-            outputs.append(str(dst))
+        outputs = {fmt: out_dir / f"{src.stem}.entities.{fmt}" for fmt in FORMATS}
+        try:
+            stats = annotate(src, outputs, recognizer=rec, column=column or "text", progress=False,
+                             callback=lambda docs, chars: progress(None, desc=f"{docs} documents"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise gr.Error(f"cannot read {src.name}: {e}") from None
         counts = " · ".join(f"{LABELS.get(k, k)} {v}" for k, v in sorted(stats["entities"].items())) or "no entities"
         summary = (f"**{stats['documents']}** documents · **{stats['characters']:,}** characters · {counts} · "
-                   f"{stats['seconds']:.2f} s for the last format ({stats['chars_per_s']:,} chars/s), variant {rec.variant}")
-        return outputs, summary
+                   f"{stats['seconds']:.2f} s ({stats['chars_per_s']:,} chars/s), variant {rec.variant}")
+        return [str(p) for p in outputs.values()], summary
 
     with gr.Blocks(title="raner-lite · Chinese NER") as demo:
         gr.HTML(HEADER)
