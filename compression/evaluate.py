@@ -10,7 +10,7 @@ from pathlib import Path
 
 import raner
 from raner.markup import read_marked_file
-from raner.spans import tags_to_spans
+from raner.spans import spans_to_tags, tags_to_spans
 
 from .data import Sentence, read_conll
 from .metrics import format_report, score_spans
@@ -20,10 +20,7 @@ def read_markup(path: Path) -> list[Sentence]:
     """Sentences from inline markup (``[马云|PER]在...``) as tagged sentences."""
     out = []
     for text, ents in read_marked_file(path):
-        tags = ["O"] * len(text)
-        for e in ents:
-            tags[e.start:e.end] = [f"B-{e.type}"] + [f"I-{e.type}"] * (e.end - e.start - 1)
-        out.append(Sentence(text, tags))
+        out.append(Sentence(text, spans_to_tags([(e.type, e.start, e.end) for e in ents], len(text))))
     return out
 
 

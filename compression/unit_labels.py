@@ -11,7 +11,7 @@ from typing import Sequence
 
 from raner.features import Encoded
 from raner.normalize import normalize
-from raner.spans import tags_to_spans
+from raner.spans import spans_to_tags, tags_to_spans
 
 from .data import Sentence
 
@@ -19,21 +19,6 @@ from .data import Sentence
 def scheme_of(tags: Sequence[str]) -> str:
     """The scheme a gold tag sequence is written in: BIOES if it uses S- or E-, else BIO."""
     return "BIOES" if any(t.startswith(("S-", "E-")) for t in tags) else "BIO"
-
-
-def spans_to_tags(spans: Sequence[tuple[str, int, int]], n: int, scheme: str) -> list[str]:
-    """Tags of ``n`` positions holding the given (type, start, end) spans (non-overlapping)."""
-    tags = ["O"] * n
-    for kind, a, b in spans:
-        if scheme == "BIOES" and b - a == 1:
-            tags[a] = f"S-{kind}"
-            continue
-        tags[a] = f"B-{kind}"
-        for i in range(a + 1, b):
-            tags[i] = f"I-{kind}"
-        if scheme == "BIOES":
-            tags[b - 1] = f"E-{kind}"
-    return tags
 
 
 def unit_tags(char_tags: Sequence[str], units: Sequence[tuple[int, int]], labels: Sequence[str], scheme: str) -> list[int]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from .entity import Entity
+from .spans import spans_to_tags
 
 FORMATS = ("jsonl", "csv", "conll")
 CHUNK = 256
@@ -84,11 +85,7 @@ class Writer:
                 self._csv.writeheader()
             self._csv.writerow(row)
         else:
-            tags = ["O"] * len(doc.text)
-            for e in entities:
-                tags[e.start] = f"B-{e.type}"
-                for i in range(e.start + 1, e.end):
-                    tags[i] = f"I-{e.type}"
+            tags = spans_to_tags([(e.type, e.start, e.end) for e in entities], len(doc.text))
             for ch, tag in zip(doc.text, tags):
                 if not ch.isspace():
                     self.out.write(f"{ch}\t{tag}\n")

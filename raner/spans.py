@@ -47,6 +47,21 @@ def tags_to_spans(tags: Sequence[str], scheme: str = "BIO") -> list[tuple[str, i
     return spans
 
 
+def spans_to_tags(spans: Sequence[tuple[str, int, int]], n: int, scheme: str = "BIO") -> list[str]:
+    """The inverse of ``tags_to_spans``: tags of ``n`` positions holding non-overlapping (type, start, end) spans."""
+    tags = ["O"] * n
+    for kind, a, b in spans:
+        if scheme == "BIOES" and b - a == 1:
+            tags[a] = f"S-{kind}"
+            continue
+        tags[a] = f"B-{kind}"
+        for i in range(a + 1, b):
+            tags[i] = f"I-{kind}"
+        if scheme == "BIOES":
+            tags[b - 1] = f"E-{kind}"
+    return tags
+
+
 def allowed_transition(prev: str, cur: str, scheme: str = "BIO") -> bool:
     """Whether tag ``cur`` may follow tag ``prev`` (``prev='START'``/``cur='END'`` for the edges)."""
     pp, pk = ("O", "") if prev == "START" else split_tag(prev)

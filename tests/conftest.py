@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from raner.markup import read_marked_file
+from raner.spans import spans_to_tags
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "msra-base"
@@ -15,11 +16,7 @@ MSRA = ROOT.parent / "shared" / "data" / "msra"
 def write_conll(path: Path, items) -> None:
     with open(path, "w", encoding="utf-8") as f:
         for text, ents in items:
-            tags = ["O"] * len(text)
-            for e in ents:
-                tags[e.start] = f"B-{e.type}"
-                for i in range(e.start + 1, e.end):
-                    tags[i] = f"I-{e.type}"
+            tags = spans_to_tags([(e.type, e.start, e.end) for e in ents], len(text))
             for ch, tag in zip(text, tags):
                 f.write(f"{ch}\t{tag}\n")
             f.write("\n")

@@ -1,6 +1,6 @@
 import pytest
 
-from raner.spans import allowed_transition, tags_to_spans
+from raner.spans import allowed_transition, spans_to_tags, tags_to_spans
 
 
 def test_bio_spans():
@@ -45,3 +45,9 @@ def test_allowed_transitions_bioes():
     assert allowed_transition("B-PER", "E-PER", "BIOES")
     assert allowed_transition("E-PER", "S-LOC", "BIOES")
     assert not allowed_transition("O", "E-PER", "BIOES")
+
+
+def test_spans_to_tags_inverts_tags_to_spans():
+    for scheme, tags in (("BIO", ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC"]),
+                         ("BIOES", ["S-PER", "B-LOC", "I-LOC", "E-LOC", "O", "B-ORG", "E-ORG"])):
+        assert spans_to_tags(tags_to_spans(tags, scheme), len(tags), scheme) == tags
