@@ -290,7 +290,7 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
     @app.post("/api/ner", response_model=NerResponse, responses=ERRORS, tags=["ner"],
               summary="Find PER/LOC/ORG entities in a text")
     async def api_ner(body: NerRequest, request: Request) -> dict | Response:
-        service.check(body.text, body.variant)
+        service.check(body.text, body.variant, body.user_dict)
         async with admission.slot(long=len(body.text) > LONG_CHARS):
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)

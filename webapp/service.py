@@ -77,9 +77,10 @@ class NerService:
         check_unicode(text)
         return text
 
-    def check(self, text, variant: str | None = None) -> raner.Recognizer:
+    def check(self, text, variant: str | None = None, user_dict=None) -> raner.Recognizer:
         """Validate a request without running it (so a bad one never waits for a worker)."""
         self.check_text(text)
+        self.user_dictionary(user_dict)
         return self.recognizer(variant)
 
     def user_dictionary(self, entries) -> raner.UserDictionary | None:
