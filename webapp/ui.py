@@ -127,10 +127,8 @@ def build_ui(service: NerService) -> gr.Blocks:
             rows.append({"variant": t.variant, "size (MB)": round(v.size_bytes / 1e6, 2), "median (ms)": t.median_ms,
                          "p95 (ms)": t.p95_ms, "chars/s": round(t.chars / (t.median_ms / 1000)) if t.median_ms else None,
                          "test F1": f1, f"agreement with {reference.variant}": agree["agreement"]})
-            for d in agree["differences"]:
-                if d["only_in"] != reference.variant or t.variant != reference.variant:
-                    diffs.append({"variant": t.variant, "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
-                                  "start": d["start"], "end": d["end"], "only in": d["only_in"]})
+            diffs += [{"variant": t.variant, "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
+                       "start": d["start"], "end": d["end"], "only in": d["only_in"]} for d in agree["differences"]]
         table = pd.DataFrame(rows)
 
         def bars(column: str, top: float | None = None) -> gr.BarPlot:
