@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import raner
+from raner.lexicon import Lexicon
 from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
@@ -81,8 +82,10 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     cfg = model.net.cfg
     training = json.loads((out / "training.json").read_text(encoding="utf-8")) if (out / "training.json").is_file() else {}
     feat_files = {"vocab": "vocab.txt", "bigrams": "bigrams.txt" if cfg.n_bigrams else None,
-                  "lexicon": "lexicon.tsv" if cfg.lexicon_width else None, "lexicon_categories": list(CATEGORIES),
+                  "lexicon": "lexicon.npz" if cfg.lexicon_width else None, "lexicon_categories": list(CATEGORIES),
                   "lexicon_set_size": WORD_SET_SIZE}
+    if cfg.lexicon_width:  # the runtime reads the packed form: several times faster to load than the .tsv
+        Lexicon.read(out / "lexicon.tsv", CATEGORIES, WORD_SET_SIZE).write_packed(out / "lexicon.npz")
     export_onnx(model.net, out / "model.fp32.onnx")
     save_crf(model, out / "crf.npz")
     write_raw(out, base_manifest(out.name, labels, cfg, feat_files, training, max_length))

@@ -26,6 +26,7 @@ class NetConfig:
     n_words: int = 0  # rows of the (frozen, pretrained) lexicon word-embedding table; 0: no word sets
     word_dim: int = 0
     bigram_rank: int = 0  # >0: the bigram table is factorized into [n_bigrams, rank] @ [rank, bigram_dim]
+    lac_dim: int = 0  # >0: frozen LAC BiGRU states (256 wide) join the BiLSTM input
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +82,13 @@ class EmissionNet(nn.Module):
         self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0) if cfg.n_words else None
         if self.word_emb is not None:
             self.word_emb.weight.requires_grad_(False)
-        width = cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width + 4 * cfg.word_dim * (cfg.n_words > 0)
+        self.lac = None
+        if cfg.lac_dim:
+            from .lac_encoder import LacEncoder
+
+            self.lac = LacEncoder(cfg.n_chars)
+        width = (cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
+                 + 4 * cfg.word_dim * (cfg.n_words > 0) + cfg.lac_dim)
         self.drop = nn.Dropout(cfg.dropout)
         self.fwd = nn.LSTM(width, cfg.hidden, batch_first=True)
         self.bwd = nn.LSTM(width, cfg.hidden, batch_first=True)
@@ -105,6 +112,8 @@ class EmissionNet(nn.Module):
             words = self.word_emb(lexwords)  # [B, T, 4, K, D]: SoftLexicon B/M/E/S word sets
             count = (lexwords > 0).sum(-1, keepdim=True).clamp(min=1).to(words.dtype)
             parts.append((words.sum(3) / count).flatten(2))
+        if self.lac is not None:
+            parts.append(self.lac(chars, lengths))
         x = self.drop(torch.cat(parts, dim=2))
         fwd, _ = self.fwd(x)
         bwd, _ = self.bwd(reverse_within_length(x, lengths))

@@ -109,6 +109,8 @@ def apply_plan(model: Tagger, plan: PrunePlan) -> Tagger:
         net.char_emb.weight.copy_(old.char_emb.weight)
         if old.word_emb is not None:
             net.word_emb.weight.copy_(old.word_emb.weight)
+        if old.lac is not None:
+            net.lac.load_state_dict(old.lac.state_dict())
         if old.bigram_emb is not None:
             rows = plan.keep_bigrams if plan.keep_bigrams is not None else list(range(cfg.n_bigrams))
             table = old.bigram_emb.weight[rows]

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from raner.crf import CRF as NumpyCRF
-from raner.features import Featurizer, read_table, write_table
+from raner.features import SPACE, Featurizer, read_table, write_table
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
@@ -25,6 +25,7 @@ from .augment import add_lexicon_entities, entity_pool, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, build_lexicon
 from .lac import load_word_embeddings
+from .lac_encoder import load_lac_encoder
 from .metrics import score_tags
 from .model import NetConfig, Tagger
 from .vocab import build_bigram_vocab, build_char_vocab
@@ -190,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-lexicon", action="store_true", help="train without jieba gazetteer features")
     ap.add_argument("--lac", type=Path, default=None, help="LAC folder (python -m compression.lac --download build/lac): "
                     "adds SoftLexicon word sets with LAC's pretrained word embeddings")
+    ap.add_argument("--lac-encoder", action="store_true", help="feed LAC's frozen BiGRU states (needs --lac) to the BiLSTM")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
     ap.add_argument("--augment-lexicon", action="store_true",
@@ -230,12 +232,18 @@ def main(argv: list[str] | None = None) -> None:
         n_tags=len(labels), char_dim=args.char_dim, bigram_dim=args.bigram_dim, hidden=args.hidden,
         heads=args.heads, head_dim=32, dropout=args.dropout,
         n_words=len(word_table) if word_table is not None else 0, word_dim=word_table.shape[1] if word_table is not None else 0,
+        lac_dim=256 if args.lac_encoder else 0,
     )
     print(f"config: {cfg.to_dict()}; train {len(train)} sentences, dev {len(dev)}")
     model = Tagger(cfg)
     if word_table is not None:
         with torch.no_grad():
             model.net.word_emb.weight.copy_(torch.from_numpy(word_table))
+    if args.lac_encoder:
+        if not args.lac:
+            raise SystemExit("--lac-encoder needs --lac <LAC folder>")
+        chars = sorted(feat.chars, key=feat.chars.get)
+        model.net.lac.load_state_dict(load_lac_encoder(args.lac, chars, {SPACE: " "}).state_dict())
     opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
     pool = entity_pool(train)
     if args.augment_lexicon and not args.no_lexicon:

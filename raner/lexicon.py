@@ -15,16 +15,32 @@ POSITIONS = ("B", "M", "E", "S")
 
 
 class Lexicon:
-    """Words with category bitmasks (and optional embedding ids), matched against text."""
+    """Words with category bitmasks (and optional embedding ids), matched against text.
+
+    Two file forms: ``lexicon.tsv`` (readable, ``word<TAB>CAT1,CAT2[<TAB>embedding id]``) and the packed
+    ``lexicon.npz`` that ``write_packed`` makes from it, which loads several times faster (cold start).
+    """
 
     def __init__(self, words: dict[str, int], categories: Iterable[str], max_word_len: int | None = None,
                  word_ids: dict[str, int] | None = None, set_size: int = 4):
-        self.categories = tuple(categories)
-        self.words = words
-        self.word_ids = word_ids or {}
-        self.set_size = set_size
-        self._table = {w: (words.get(w, 0), self.word_ids.get(w, 0)) for w in set(words) | set(self.word_ids)}
-        self.max_word_len = max_word_len or max((len(w) for w in self._table), default=1)
+        word_ids = word_ids or {}
+        table = {w: (words.get(w, 0), word_ids.get(w, 0)) for w in set(words) | set(word_ids)}
+        self._init(table, tuple(categories), set_size, bool(word_ids), max_word_len)
+
+    def _init(self, table: dict[str, tuple[int, int]], categories: tuple[str, ...], set_size: int, has_ids: bool,
+              max_word_len: int | None = None) -> None:
+        self.categories, self.set_size, self._table, self._has_ids = categories, set_size, table, has_ids
+        self.max_word_len = max_word_len or max(map(len, table), default=1)
+
+    @property
+    def words(self) -> dict[str, int]:
+        """Category bitmask of every word that has one."""
+        return {w: m for w, (m, _) in self._table.items() if m}
+
+    @property
+    def word_ids(self) -> dict[str, int]:
+        """Embedding id of every word that has one."""
+        return {w: i for w, (_, i) in self._table.items() if i}
 
     @property
     def width(self) -> int:
@@ -33,15 +49,18 @@ class Lexicon:
 
     @property
     def has_word_ids(self) -> bool:
-        return bool(self.word_ids)
+        return self._has_ids
 
     @classmethod
     def read(cls, path: str | Path, categories: Iterable[str], set_size: int = 4) -> "Lexicon":
-        """Read ``word<TAB>CAT1,CAT2[<TAB>embedding id]`` lines; unknown categories are ignored."""
+        """Read a ``.npz`` written by ``write_packed``, or ``word<TAB>CAT1,CAT2[<TAB>embedding id]`` lines
+        (unknown categories are ignored)."""
+        if str(path).endswith(".npz"):
+            return cls._read_packed(Path(path), tuple(categories), set_size)
         categories = tuple(categories)
         bit = {c: 1 << i for i, c in enumerate(categories)}
-        words: dict[str, int] = {}
-        ids: dict[str, int] = {}
+        table: dict[str, tuple[int, int]] = {}
+        has_ids = False
         with open(path, encoding="utf-8") as f:
             for line in f:
                 parts = line.rstrip("\n").split("\t")
@@ -51,11 +70,40 @@ class Lexicon:
                 mask = 0
                 for c in (parts[1].split(",") if len(parts) > 1 else ()):
                     mask |= bit.get(c, 0)
-                if mask:
-                    words[word] = words.get(word, 0) | mask
-                if len(parts) > 2 and parts[2]:
-                    ids[word] = int(parts[2])
-        return cls(words, categories, word_ids=ids, set_size=set_size)
+                wid = int(parts[2]) if len(parts) > 2 and parts[2] else 0
+                old_mask, old_id = table.get(word, (0, 0))
+                if mask or wid:
+                    table[word] = (old_mask | mask, wid or old_id)
+                has_ids = has_ids or wid > 0
+        lex = cls.__new__(cls)
+        lex._init(table, categories, set_size, has_ids)
+        return lex
+
+    def write_packed(self, path: str | Path) -> None:
+        """Save as ``.npz``: the words joined by newlines (UTF-8 bytes), their masks and embedding ids."""
+        words = list(self._table)
+        if any("\n" in w for w in words):
+            raise ValueError("a lexicon word contains a newline")
+        masks = np.fromiter((self._table[w][0] for w in words), dtype=np.int32, count=len(words))
+        ids = np.fromiter((self._table[w][1] for w in words), dtype=np.int32, count=len(words))
+        blob = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
+        with open(path, "wb") as f:
+            np.savez(f, words=blob, masks=masks, ids=ids, categories=np.array(self.categories),
+                     has_ids=np.array(self._has_ids), max_word_len=np.array(self.max_word_len))
+
+    @classmethod
+    def _read_packed(cls, path: Path, categories: tuple[str, ...], set_size: int) -> "Lexicon":
+        with np.load(path, allow_pickle=False) as z:
+            stored = tuple(str(c) for c in z["categories"])
+            if stored != categories:
+                raise ValueError(f"{path.name} was packed for categories {stored}, the manifest says {categories}")
+            words = z["words"].tobytes().decode("utf-8").split("\n") if z["words"].size else []
+            masks, ids = z["masks"].tolist(), z["ids"].tolist()
+            if not (len(words) == len(masks) == len(ids)):
+                raise ValueError(f"{path.name}: {len(words)} words but {len(masks)} masks and {len(ids)} ids")
+            lex = cls.__new__(cls)
+            lex._init(dict(zip(words, zip(masks, ids))), categories, set_size, bool(z["has_ids"]), int(z["max_word_len"]))
+        return lex
 
     def matches(self, text: str) -> list[tuple[int, int, int, int]]:
         """Every dictionary word in ``text`` as ``(start, end, category_mask, embedding_id)``."""

@@ -1,0 +1,159 @@
+"""Baidu LAC's pretrained BiGRU encoder (Apache-2.0) as a frozen feature extractor for the tagger.
+
+LAC was trained on a very large corpus for segmentation, POS and NER; its hidden states carry knowledge of
+names that the 1990s MSRA text lacks. We read its weights with numpy (``compression.lac``), express each GRU
+in ONNX's own terms (gates z, r, h with ``linear_before_reset=0``; LAC's update gate u is ONNX's 1 - z, and
+each direction's input ``fc`` folds into W), and export it as ONNX ``GRU`` ops, so the runtime needs nothing new.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .lac import read_lod_tensor, read_word_dic
+
+HIDDEN = 128
+EMB_DIM = 128
+
+
+def gru_loop(x, w, r, wb, rb):
+    """A forward GRU over [B, T, in] with ONNX semantics (gates z, r, h; ``linear_before_reset=0``)."""
+    hidden = r.shape[1]
+    xw = x @ w.T + wb
+    h = x.new_zeros(x.shape[0], hidden)
+    out = []
+    rz, rr, rh = r.split(hidden, 0)
+    bz, br, bh = rb.split(hidden, 0)
+    for t in range(x.shape[1]):
+        xz, xr, xh = xw[:, t].split(hidden, 1)
+        z = torch.sigmoid(xz + h @ rz.T + bz)
+        g = torch.sigmoid(xr + h @ rr.T + br)
+        cand = torch.tanh(xh + (g * h) @ rh.T + bh)
+        h = (1 - z) * cand + z * h
+        out.append(h)
+    return torch.stack(out, 1) if out else x.new_zeros(x.shape[0], 0, hidden)
+
+
+class BiGRU(torch.autograd.Function):
+    """A bidirectional GRU layer over the valid steps of each sequence, exported as one ONNX ``GRU`` node.
+
+    Weights are stacked per direction (forward, backward) as ONNX stores them: w [2, 3H, in], r [2, 3H, H],
+    b [2, 6H] (input then recurrent biases). Output [B, T, 2H], forward states first.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lengths, w, r, b):
+        from .model import reverse_within_length
+
+        hidden = r.shape[2]
+        fwd = gru_loop(x, w[0], r[0], b[0, : 3 * hidden], b[0, 3 * hidden :])
+        bwd = gru_loop(reverse_within_length(x, lengths), w[1], r[1], b[1, : 3 * hidden], b[1, 3 * hidden :])
+        return torch.cat([fwd, reverse_within_length(bwd, lengths)], dim=2)
+
+    @staticmethod
+    def symbolic(g, x, lengths, w, r, b):
+        hidden = r.type().sizes()[2]
+        xt = g.op("Transpose", x, perm_i=[1, 0, 2])
+        lens = g.op("Cast", lengths, to_i=6)  # int32, as ONNX GRU wants
+        y, _ = g.op("GRU", xt, w, r, b, lens, hidden_size_i=hidden, direction_s="bidirectional",
+                    linear_before_reset_i=0, outputs=2)  # y [T, 2, B, H]
+        y = g.op("Transpose", y, perm_i=[2, 0, 1, 3])  # [B, T, 2, H]
+        shape = g.op("Concat", g.op("Slice", g.op("Shape", y), g.op("Constant", value_t=torch.tensor([0])),
+                                    g.op("Constant", value_t=torch.tensor([2]))),
+                     g.op("Constant", value_t=torch.tensor([2 * hidden])), axis_i=0)
+        return g.op("Reshape", y, shape)
+
+
+class LacEncoder(nn.Module):
+    """Frozen LAC embeddings (one row per tagger character id) -> 2 stacked BiGRU layers -> [B, T, 256]."""
+
+    def __init__(self, n_chars: int):
+        super().__init__()
+        self.emb = nn.Embedding(n_chars, EMB_DIM)
+        # per layer, ONNX layout with directions stacked: W [2, 3H, in], R [2, 3H, H], B [2, 6H]
+        self.w = nn.ParameterList([nn.Parameter(torch.zeros(2, 3 * HIDDEN, n)) for n in (EMB_DIM, 2 * HIDDEN)])
+        self.r = nn.ParameterList([nn.Parameter(torch.zeros(2, 3 * HIDDEN, HIDDEN)) for _ in range(2)])
+        self.b = nn.ParameterList([nn.Parameter(torch.zeros(2, 6 * HIDDEN)) for _ in range(2)])
+        self.requires_grad_(False)
+
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.emb(chars)
+        for layer in range(2):
+            x = BiGRU.apply(x, lengths, self.w[layer], self.r[layer], self.b[layer])
+        return x
+
+
+def onnx_gru_weights(fc_w: np.ndarray, fc_b: np.ndarray, gru_w: np.ndarray, gru_b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One LAC direction (its input fc + dynamic_gru) as ONNX GRU W, R, Wb, Rb (gates z, r, h).
+
+    LAC's GRU weight [H, 3H] is stored as a [H, 2H] update|reset block followed by a [H, H] candidate block
+    (by memory position, not by columns); its update gate u is ONNX's 1 - z, so the z rows are negated.
+    """
+    h = gru_w.shape[0]
+    flat = gru_w.reshape(-1)
+    w_ur = flat[: 2 * h * h].reshape(h, 2 * h)
+    w_c = flat[2 * h * h :].reshape(h, h)
+    sign = np.concatenate([-np.ones(h), np.ones(2 * h)]).astype(np.float32)
+    w = fc_w.T * sign[:, None]  # [3H, in], fc columns already in u, r, c order
+    wb = (fc_b + gru_b.reshape(-1)) * sign
+    r = np.concatenate([-w_ur[:, :h].T, w_ur[:, h:].T, w_c.T], 0)
+    rb = np.zeros(3 * h, np.float32)
+    return w.astype(np.float32), r.astype(np.float32), wb.astype(np.float32), rb
+
+
+def lac_model_dir(lac_dir: str | Path) -> Path:
+    lac_dir = Path(lac_dir)
+    return lac_dir / "lac_model" if (lac_dir / "lac_model").is_dir() else lac_dir
+
+
+def read_q2b(model: Path) -> dict[str, str]:
+    """LAC's character replacement map (full-width and traditional forms to the ones it was trained on)."""
+    table: dict[str, str] = {}
+    with open(model / "conf" / "q2b.dic", encoding="utf-8") as f:
+        for line in f:
+            src, _, dst = line.rstrip("\n").partition("\t")
+            if src and dst:
+                table[src] = dst
+    return table
+
+
+def char_rows(model: Path, chars: list[str], special: dict[str, str]) -> np.ndarray:
+    """LAC embedding row for each tagger vocabulary entry (``special`` maps e.g. [SPACE] to a real character)."""
+    words = read_word_dic(model / "conf" / "word.dic")
+    index = {w: i for i, w in enumerate(words)}
+    q2b = read_q2b(model)
+    oov = index["OOV"]
+    rows = []
+    for c in chars:
+        c = special.get(c, c)
+        rows.append(index.get(q2b.get(c, c), oov))
+    return np.asarray(rows, dtype=np.int64)
+
+
+def load_lac_encoder(lac_dir: str | Path, chars: list[str], special: dict[str, str] | None = None) -> LacEncoder:
+    """A LacEncoder whose embedding row i is LAC's vector for ``chars[i]``."""
+    model = lac_model_dir(lac_dir)
+    p = {name: read_lod_tensor(model / "model" / name) for name in
+         [f"fc_{i}.{k}_0" for i in range(4) for k in "wb"] + [f"gru_{i}.{k}_0" for i in range(4) for k in "wb"] + ["word_emb"]}
+    enc = LacEncoder(len(chars))
+    with torch.no_grad():
+        rows = char_rows(model, chars, special or {})
+        enc.emb.weight.copy_(torch.from_numpy(p["word_emb"][rows]))
+        for layer in range(2):  # LAC's layer order: fc_0/gru_0 forward, fc_1/gru_1 backward, then fc_2.. fc_3..
+            for direction in range(2):
+                i = 2 * layer + direction
+                w, r, wb, rb = onnx_gru_weights(p[f"fc_{i}.w_0"], p[f"fc_{i}.b_0"], p[f"gru_{i}.w_0"], p[f"gru_{i}.b_0"])
+                enc.w[layer][direction].copy_(torch.from_numpy(w))
+                enc.r[layer][direction].copy_(torch.from_numpy(r))
+                enc.b[layer][direction].copy_(torch.from_numpy(np.concatenate([wb, rb])))
+    return enc
+
+
+def lac_tagger_head(lac_dir: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LAC's own emission layer (fc_4) and CRF (crfw: start row, end row, transitions), to check our reading."""
+    model = lac_model_dir(lac_dir)
+    fc_w, fc_b = read_lod_tensor(model / "model" / "fc_4.w_0"), read_lod_tensor(model / "model" / "fc_4.b_0")
+    return fc_w, fc_b, read_lod_tensor(model / "model" / "crfw")
