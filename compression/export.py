@@ -17,7 +17,7 @@ from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
 from .data import DEFAULT_DATA, read_conll
-from .gazetteer import CATEGORIES
+from .gazetteer import categories_for
 from .model import EmissionNet, NetConfig, Tagger
 from .model_dir import choose_default, forget_loaded, register_variant, score_variants, today, write_raw
 from .quantize import quantize
@@ -66,7 +66,7 @@ def base_manifest(name: str, labels: list[str], cfg: NetConfig, feat_files: dict
 
 def torch_onnx_agreement(out: Path, model: Tagger, labels: list[str], texts: list[str]) -> float:
     """Share of sentences whose fp32 ONNX tags (through the runtime) equal torch's."""
-    feat = featurizer_for(out, model.net.cfg.n_bigrams > 0, model.net.cfg.lexicon_width > 0)
+    feat = featurizer_for(out, model.net.cfg.n_bigrams > 0, model.net.cfg.lexicon_width)
     torch_tags = predict_tags(model, feat, numpy_crf(model, labels), [normalize(t) for t in texts], labels)
     rec = raner.load(out, variant="fp32", cache_size=0)
     same = 0
@@ -82,10 +82,10 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     cfg = model.net.cfg
     training = json.loads((out / "training.json").read_text(encoding="utf-8")) if (out / "training.json").is_file() else {}
     feat_files = {"vocab": "vocab.txt", "bigrams": "bigrams.txt" if cfg.n_bigrams else None,
-                  "lexicon": "lexicon.npz" if cfg.lexicon_width else None, "lexicon_categories": list(CATEGORIES),
+                  "lexicon": "lexicon.npz" if cfg.lexicon_width else None, "lexicon_categories": list(categories_for(cfg.lexicon_width)),
                   "lexicon_set_size": WORD_SET_SIZE}
     if cfg.lexicon_width:  # the runtime reads the packed form: several times faster to load than the .tsv
-        Lexicon.read(out / "lexicon.tsv", CATEGORIES, WORD_SET_SIZE).write_packed(out / "lexicon.npz")
+        Lexicon.read(out / "lexicon.tsv", categories_for(cfg.lexicon_width), WORD_SET_SIZE).write_packed(out / "lexicon.npz")
     export_onnx(model.net, out / "model.fp32.onnx")
     save_crf(model, out / "crf.npz")
     write_raw(out, base_manifest(out.name, labels, cfg, feat_files, training, max_length))

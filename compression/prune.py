@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     dev = read_conll(args.data / "dev.txt")
     if args.limit:
         train, dev = train[: args.limit], dev[: args.limit]
-    feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width > 0)
+    feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width)
     importance = measure_importance(teacher, feat, train, labels)
     bigram_vocab = read_table(out / "bigrams.txt") if cfg.n_bigrams else None
     plan = make_plan(importance, args.hidden, args.heads, bigram_vocab, bigram_counts([s.text for s in train]),
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         names = {i: k for k, i in bigram_vocab.items()}
         write_table(out / "bigrams.pruned.txt", [names[i] for i in plan.keep_bigrams])
         inputs["bigrams"] = "bigrams.pruned.txt"
-    student_feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width > 0,
+    student_feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width,
                                   bigrams_file=inputs.get("bigrams", "bigrams.txt"))
     dev_texts = [normalize(s.text) for s in dev]
     print(f"pruned: hidden {cfg.hidden}->{student.net.cfg.hidden}, heads {cfg.heads}->{student.net.cfg.heads}, "

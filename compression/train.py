@@ -23,9 +23,9 @@ from raner.normalize import normalize
 
 from .augment import add_lexicon_entities, entity_pool, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
-from .gazetteer import CATEGORIES, build_lexicon
+from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
-from .lac_encoder import load_lac_encoder
+from .lac_encoder import lac_word_types, load_lac_encoder
 from .metrics import score_tags
 from .model import NetConfig, Tagger
 from .vocab import build_bigram_vocab, build_char_vocab
@@ -48,11 +48,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def featurizer_for(out: Path, use_bigrams: bool, use_lexicon: bool, set_size: int = WORD_SET_SIZE,
+def featurizer_for(out: Path, use_bigrams: bool, lexicon_width: int, set_size: int = WORD_SET_SIZE,
                    bigrams_file: str = "bigrams.txt") -> Featurizer:
-    """The runtime's own featurizer over the files written to ``out``."""
+    """The runtime's own featurizer over the files written to ``out`` (``lexicon_width`` 0: no lexicon)."""
     bigrams = read_table(out / bigrams_file) if use_bigrams else None
-    lexicon = Lexicon.read(out / "lexicon.tsv", CATEGORIES, set_size) if use_lexicon else None
+    lexicon = Lexicon.read(out / "lexicon.tsv", categories_for(lexicon_width), set_size) if lexicon_width else None
     return Featurizer(read_table(out / "vocab.txt"), bigrams, lexicon)
 
 
@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lac", type=Path, default=None, help="LAC folder (python -m compression.lac --download build/lac): "
                     "adds SoftLexicon word sets with LAC's pretrained word embeddings")
     ap.add_argument("--lac-encoder", action="store_true", help="feed LAC's frozen BiGRU states (needs --lac) to the BiLSTM")
+    ap.add_argument("--lac-types", action="store_true",
+                    help="add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types them (needs --lac)")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
     ap.add_argument("--augment-lexicon", action="store_true",
@@ -224,9 +226,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.lac:
             lac_words, lac_vectors = load_word_embeddings(args.lac)
             word_table = pca_rows(lac_vectors, args.word_dim)
-        n_words = build_lexicon(args.out / "lexicon.tsv", lac_words=lac_words)
+        lac_types = lac_word_types(args.lac) if args.lac and args.lac_types else None
+        n_words = build_lexicon(args.out / "lexicon.tsv", lac_words=lac_words, lac_types=lac_types)
         print(f"lexicon: {n_words} words from jieba's dictionary" + (f" and LAC ({len(lac_words)} with embeddings)" if lac_words else ""))
-    feat = featurizer_for(args.out, use_bigrams, not args.no_lexicon)
+    categories = CATEGORIES if args.lac_types else JIEBA_CATEGORIES
+    feat = featurizer_for(args.out, use_bigrams, 0 if args.no_lexicon else 4 * len(categories))
     cfg = NetConfig(
         n_chars=len(feat.chars), n_bigrams=len(feat.bigrams) if feat.bigrams else 0, lexicon_width=feat.lexicon_width,
         n_tags=len(labels), char_dim=args.char_dim, bigram_dim=args.bigram_dim, hidden=args.hidden,
