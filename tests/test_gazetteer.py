@@ -14,7 +14,7 @@ def test_jieba_types_lac_ids_and_lac_types(tmp_path):
     assert lines["AB"] == "\t2"  # normalized; an embedding id without a category
     assert "稀有" not in lines and "的" not in lines and "马" not in lines  # rare, single character
     lex = Lexicon.read(out, categories_for(28))
-    assert lex.width == 28 and lex.words["阿里巴巴"] == (1 << 1) | (1 << CATEGORIES.index("LAC_ORG"))
+    assert lex.width == 28 and lex.words["阿里巴巴"] == 1 | (1 << 1) | (1 << CATEGORIES.index("LAC_ORG"))
 
 
 def test_categories_are_a_prefix_chosen_by_width():
