@@ -19,12 +19,16 @@ def entity_pool(sentences: list[Sentence]) -> dict[str, list[str]]:
 
 
 def add_lexicon_entities(pool: dict[str, list[str]], lexicon_file, kinds=("PER", "LOC", "ORG")) -> dict[str, list[str]]:
-    """Add the typed words of a lexicon file (``word<TAB>CATS...``) to the pool, once each."""
+    """Add the typed words of a lexicon file (``word<TAB>CATS...``) to the pool, once each.
+
+    Where LAC typed a word (LAC_ORG...), its type wins over jieba's, which mistypes many modern names."""
     out = {k: list(v) for k, v in pool.items()}
     with open(lexicon_file, encoding="utf-8") as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            for kind in (parts[1].split(",") if len(parts) > 1 else ()):
+            cats = parts[1].split(",") if len(parts) > 1 else []
+            lac = [c[4:] for c in cats if c.startswith("LAC_")]
+            for kind in lac or cats:
                 if kind in kinds:
                     out.setdefault(kind, []).append(parts[0])
     return out
@@ -43,3 +47,20 @@ def substitute(sentence: Sentence, pool: dict[str, list[str]], rng: random.Rando
     text.append(sentence.text[pos:])
     tags.extend(sentence.tags[pos:])
     return Sentence("".join(text), tags)
+
+
+FACILITIES = ("总部", "园区", "大楼", "工厂", "分公司", "门店", "办事处", "研发中心")
+
+
+def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random) -> Sentence:
+    """Rewrite one organisation as place + organisation + facility noun (杭州 + 某公司 + 总部), each tagged
+    on its own: a city before a company and the building after it are not part of the company's name."""
+    spans = [(a, b) for kind, a, b in tags_to_spans(sentence.tags) if kind == "ORG"]
+    if not spans or not pool.get("LOC") or not pool.get("ORG"):
+        return sentence
+    a, b = rng.choice(spans)
+    place, org, facility = rng.choice(pool["LOC"]), rng.choice(pool["ORG"]), rng.choice(FACILITIES)
+    text = sentence.text[:a] + place + org + facility + sentence.text[b:]
+    tags = (sentence.tags[:a] + ["B-LOC"] + ["I-LOC"] * (len(place) - 1) + ["B-ORG"] + ["I-ORG"] * (len(org) - 1)
+            + ["O"] * len(facility) + sentence.tags[b:])
+    return Sentence(text, tags)

@@ -21,7 +21,7 @@ from raner.features import SPACE, Featurizer, read_table, write_table
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
-from .augment import add_lexicon_entities, entity_pool, substitute
+from .augment import add_lexicon_entities, entity_pool, place_org_facility, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types them (needs --lac)")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
+    ap.add_argument("--augment-places", type=float, default=0.0,
+                    help="share of sentences with an organisation rewritten as place + organisation + facility noun")
     ap.add_argument("--augment-lexicon", action="store_true",
                     help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
@@ -257,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(1, args.epochs + 1):
         opts.set_decay(args.lr_decay ** (epoch - 1))
         epoch_sents = [substitute(s, pool, rng) if args.augment and rng.random() < args.augment else s for s in train]
+        if args.augment_places:
+            epoch_sents = [place_org_facility(s, pool, rng) if rng.random() < args.augment_places else s for s in epoch_sents]
         t0 = time.time()
         loss = train_epoch(model, feat, epoch_sents, tag_id, opts, args.batch_size, rng, args.char_dropout, f"epoch {epoch}/{args.epochs}")
         f1 = dev_f1(model, feat, dev_texts, dev, labels)
