@@ -92,7 +92,8 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     register_variant(out, "fp32", "model.fp32.onnx", "the trained network, exported to ONNX in float32")
     info = quantize(out / "model.fp32.onnx", out / "model.int8.onnx")
     register_variant(out, "int8", "model.int8.onnx",
-                     "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)")
+                     "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
+                     + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""))
     print("int8 ops:", info["ops_after"])
     forget_loaded()
     if data is None:

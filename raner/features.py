@@ -17,7 +17,10 @@ END = "\ue000"  # stands for "past the end" as the second half of the last bigra
 def read_table(path: str | Path) -> dict[str, int]:
     """A vocabulary file, one entry per line, the line number is the id (lines are not stripped)."""
     with open(path, encoding="utf-8") as f:
-        return {line.rstrip("\n"): i for i, line in enumerate(f)}
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the final newline ends the last entry; it does not start an empty one
+    return dict(zip(lines, range(len(lines))))
 
 
 def write_table(path: str | Path, entries: Sequence[str]) -> None:
