@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
     ap.add_argument("--max-len", type=int, default=200)
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from this checkpoint's weights (same data, vocabularies and options): a fine-tune")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N train/dev sentences (smoke tests)")
     args = ap.parse_args(argv)
 
@@ -250,6 +252,11 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("--lac-encoder needs --lac <LAC folder>")
         chars = sorted(feat.chars, key=feat.chars.get)
         model.net.lac.load_state_dict(load_lac_encoder(args.lac, chars, {SPACE: " "}).state_dict())
+    if args.init_from:
+        start = torch.load(args.init_from, map_location="cpu", weights_only=False)
+        if start["config"] != cfg.to_dict():
+            raise SystemExit(f"{args.init_from} was trained with another configuration: {start['config']}")
+        model.load_state_dict(start["state_dict"])
     opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
     pool = entity_pool(train)
     if args.augment_lexicon and not args.no_lexicon:
@@ -276,6 +283,10 @@ def main(argv: list[str] | None = None) -> None:
         "best_dev_f1": best, "history": history, "train_seconds": round(time.time() - started, 1),
         "threads": args.threads, "train_sentences": len(train),
     }
+    base_info = args.init_from.parent / "training.json" if args.init_from else None
+    if base_info is not None and base_info.is_file():  # a fine-tune: keep the run it started from
+        info["base"] = json.loads(base_info.read_text(encoding="utf-8"))
+        info["total_train_seconds"] = round(info["train_seconds"] + info["base"].get("total_train_seconds", info["base"]["train_seconds"]), 1)
     (args.out / "training.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"best dev F1 {best:.4f}; checkpoint {args.out / CHECKPOINT}; {info['train_seconds']:.0f}s")
 
