@@ -23,7 +23,7 @@ from .model_dir import choose_default, forget_loaded, register_variant, score_va
 from .quantize import quantize
 from .train import CHECKPOINT, WORD_SET_SIZE, featurizer_for, numpy_crf, predict_tags
 
-INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths", "lexwords"]
+INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths", "lexwords", "lac_ids", "lac_lengths", "lac_index"]
 
 
 def load_checkpoint(path: Path) -> tuple[Tagger, list[str]]:
@@ -43,10 +43,14 @@ def export_onnx(net: EmissionNet, path: Path) -> None:
     names = INPUT_NAMES[:4]
     axes = {"chars": {0: "batch", 1: "time"}, "bigrams": {0: "batch", 1: "time"},
             "lexicon": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "emissions": {0: "batch", 1: "time"}}
-    if cfg.n_words:
+    if cfg.n_words or cfg.lac_rows:
         dummy = (*dummy, torch.ones(2, 5, 4, WORD_SET_SIZE, dtype=torch.long))
-        names = INPUT_NAMES
+        names = INPUT_NAMES[:5]
         axes["lexwords"] = {0: "batch", 1: "time"}
+    if cfg.lac_rows:  # LAC tokens: 4 and 2 of them covering the 5 and 3 characters
+        dummy = (*dummy, torch.ones(2, 4, dtype=torch.long), torch.tensor([4, 2]), torch.tensor([[0, 1, 1, 2, 3], [0, 0, 1, 0, 0]]))
+        names = INPUT_NAMES
+        axes.update({"lac_ids": {0: "batch", 1: "tokens"}, "lac_lengths": {0: "batch"}, "lac_index": {0: "batch", 1: "time"}})
     torch.onnx.export(net, dummy, str(path), input_names=names, output_names=["emissions"],
                       dynamic_axes=axes, opset_version=17, dynamo=False)
 
@@ -84,6 +88,8 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     feat_files = {"vocab": "vocab.txt", "bigrams": "bigrams.txt" if cfg.n_bigrams else None,
                   "lexicon": "lexicon.npz" if cfg.lexicon_width else None, "lexicon_categories": list(categories_for(cfg.lexicon_width)),
                   "lexicon_set_size": WORD_SET_SIZE}
+    if cfg.lac_rows:
+        feat_files["lac_tokens"] = "lac_tokens.npz"
     if cfg.lexicon_width:  # the runtime reads the packed form: several times faster to load than the .tsv
         Lexicon.read(out / "lexicon.tsv", categories_for(cfg.lexicon_width), WORD_SET_SIZE).write_packed(out / "lexicon.npz")
     export_onnx(model.net, out / "model.fp32.onnx")

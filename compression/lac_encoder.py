@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from raner.lac_tokens import LacTokenizer
+
 from .lac import read_lod_tensor, read_word_dic
 
 HIDDEN = 128
@@ -188,3 +190,18 @@ def lac_word_types(lac_dir: str | Path, batch: int = 4096) -> dict[str, str]:
             if len(words[i]) >= 2 and words[i] != "OOV" and kind in ("PER", "LOC", "ORG"):
                 out[words[i]] = kind
     return out
+
+
+def lac_tokenizer(lac_dir: str | Path) -> LacTokenizer:
+    """LAC's segmentation dictionary (``small_seg.dic``: word and count a line), vocabulary and replacements."""
+    model = lac_model_dir(lac_dir)
+    words, total = set(), 0
+    with open(model / "conf" / "small_seg.dic", encoding="utf-8") as f:
+        for line in f:
+            word, _, count = line.strip().partition(" ")
+            if word:
+                words.add(word)
+                total += int(count)
+    rows = read_word_dic(model / "conf" / "word.dic")
+    vocab = {w: i for i, w in enumerate(rows)}
+    return LacTokenizer(vocab, words, float(np.log(total)), read_q2b(model), vocab["OOV"])

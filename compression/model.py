@@ -27,6 +27,7 @@ class NetConfig:
     word_dim: int = 0
     bigram_rank: int = 0  # >0: the bigram table is factorized into [n_bigrams, rank] @ [rank, bigram_dim]
     lac_dim: int = 0  # >0: frozen LAC BiGRU states (256 wide) join the BiLSTM input
+    lac_rows: int = 0  # >0: the LAC encoder reads LAC's own tokens (rows of its 58k table); 0: our characters
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +87,7 @@ class EmissionNet(nn.Module):
         if cfg.lac_dim:
             from .lac_encoder import LacEncoder
 
-            self.lac = LacEncoder(cfg.n_chars)
+            self.lac = LacEncoder(cfg.lac_rows or cfg.n_chars)
         width = (cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
                  + 4 * cfg.word_dim * (cfg.n_words > 0) + cfg.lac_dim)
         self.drop = nn.Dropout(cfg.dropout)
@@ -99,9 +100,10 @@ class EmissionNet(nn.Module):
 
     def run(self, batch: dict) -> torch.Tensor:
         """Forward over a batch dict as made by the runtime's Featurizer.batch."""
-        return self(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"], batch.get("lexwords"))
+        return self(batch["chars"], batch["bigrams"], batch["lexicon"], batch["lengths"], batch.get("lexwords"),
+                    batch.get("lac_ids"), batch.get("lac_lengths"), batch.get("lac_index"))
 
-    def forward(self, chars, bigrams, lexicon, lengths, lexwords=None):
+    def forward(self, chars, bigrams, lexicon, lengths, lexwords=None, lac_ids=None, lac_lengths=None, lac_index=None):
         parts = [self.char_emb(chars)]
         if self.bigram_emb is not None:
             b = self.bigram_emb(bigrams)
@@ -112,7 +114,10 @@ class EmissionNet(nn.Module):
             words = self.word_emb(lexwords)  # [B, T, 4, K, D]: SoftLexicon B/M/E/S word sets
             count = (lexwords > 0).sum(-1, keepdim=True).clamp(min=1).to(words.dtype)
             parts.append((words.sum(3) / count).flatten(2))
-        if self.lac is not None:
+        if self.lac is not None and self.cfg.lac_rows:  # LAC reads its own tokens; each character takes its token's state
+            states = self.lac(lac_ids, lac_lengths)
+            parts.append(states.gather(1, lac_index.unsqueeze(2).expand(-1, -1, states.shape[2])))
+        elif self.lac is not None:
             parts.append(self.lac(chars, lengths))
         x = self.drop(torch.cat(parts, dim=2))
         fwd, _ = self.fwd(x)

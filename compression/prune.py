@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--heads", type=int, default=2, help="attention heads kept")
     ap.add_argument("--bigram-min-count", type=int, default=5, help="bigram rows kept: seen at least this often in train")
     ap.add_argument("--bigram-rank", type=int, default=0, help="factorize the bigram table to this rank (0: keep it whole)")
-    ap.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs after pruning")
+    ap.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs after pruning (0: none)")
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--distill", type=float, default=0.0, help="weight of an emission-distillation (MSE to fp32) loss added to the gold CRF loss; 0: gold only (measured better here)")
     ap.add_argument("--seed", type=int, default=13)
@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     extra = distill_loss(teacher, feat, args.distill) if args.distill else None
     teacher.eval()
     best = -1.0
+    if args.epochs == 0:  # pruning alone: no fine-tune, so the variant stays as close to fp32 as the plan allows
+        save_checkpoint(student, labels, out / "checkpoint.pruned.pt")
     for epoch in range(1, args.epochs + 1):
         train_epoch(student, student_feat, train, tag_id, opts, 32, rng, 0.0, f"fine-tune {epoch}/{args.epochs}", extra)
         f1 = dev_f1(student, student_feat, dev_texts, dev, labels)
@@ -242,7 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     desc = (f"structured pruning: BiLSTM {cfg.hidden}->{student.net.cfg.hidden} units/direction, heads {cfg.heads}->"
             f"{student.net.cfg.heads}, bigram rows {cfg.n_bigrams}->{student.net.cfg.n_bigrams} (count>={args.bigram_min_count})"
             + (f", bigram table factorized to rank {args.bigram_rank}" if args.bigram_rank else "") + "; "
-            f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels"))
+            + (f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels")
+               if args.epochs else "no fine-tune"))
     for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""), ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
         register_variant(out, name, file, desc + extra_desc)
         raw = read_raw(out)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from raner.crf import CRF as NumpyCRF
 from raner.features import SPACE, Featurizer, read_table, write_table
+from raner.lac_tokens import LacTokenizer
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
@@ -25,7 +26,7 @@ from .augment import add_lexicon_entities, entity_pool, place_org_facility, subs
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
-from .lac_encoder import lac_word_types, load_lac_encoder
+from .lac_encoder import lac_tokenizer, lac_word_types, load_lac_encoder
 from .metrics import score_tags
 from .model import NetConfig, Tagger
 from .vocab import build_bigram_vocab, build_char_vocab
@@ -52,8 +53,9 @@ def featurizer_for(out: Path, use_bigrams: bool, lexicon_width: int, set_size: i
                    bigrams_file: str = "bigrams.txt") -> Featurizer:
     """The runtime's own featurizer over the files written to ``out`` (``lexicon_width`` 0: no lexicon)."""
     bigrams = read_table(out / bigrams_file) if use_bigrams else None
+    lac = LacTokenizer.read(out / "lac_tokens.npz") if (out / "lac_tokens.npz").is_file() else None
     lexicon = Lexicon.read(out / "lexicon.tsv", categories_for(lexicon_width), set_size) if lexicon_width else None
-    return Featurizer(read_table(out / "vocab.txt"), bigrams, lexicon)
+    return Featurizer(read_table(out / "vocab.txt"), bigrams, lexicon, lac)
 
 
 def to_tensors(feat: Featurizer, texts: list[str], tags: list[list[int]] | None = None):
@@ -192,6 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lac", type=Path, default=None, help="LAC folder (python -m compression.lac --download build/lac): "
                     "adds SoftLexicon word sets with LAC's pretrained word embeddings")
     ap.add_argument("--lac-encoder", action="store_true", help="feed LAC's frozen BiGRU states (needs --lac) to the BiLSTM")
+    ap.add_argument("--lac-words", action="store_true",
+                    help="the LAC encoder reads LAC's own word segmentation (its 58k-row table) instead of our characters")
     ap.add_argument("--lac-types", action="store_true",
                     help="add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types them (needs --lac)")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
@@ -233,6 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         lac_types = lac_word_types(args.lac) if args.lac and args.lac_types else None
         n_words = build_lexicon(args.out / "lexicon.tsv", lac_words=lac_words, lac_types=lac_types)
         print(f"lexicon: {n_words} words from jieba's dictionary" + (f" and LAC ({len(lac_words)} with embeddings)" if lac_words else ""))
+    (args.out / "lac_tokens.npz").unlink(missing_ok=True)
+    if args.lac_words:
+        if not (args.lac and args.lac_encoder):
+            raise SystemExit("--lac-words needs --lac <LAC folder> and --lac-encoder")
+        lac_tokenizer(args.lac).write(args.out / "lac_tokens.npz")
     categories = CATEGORIES if args.lac_types else JIEBA_CATEGORIES
     feat = featurizer_for(args.out, use_bigrams, 0 if args.no_lexicon else 4 * len(categories))
     cfg = NetConfig(
@@ -240,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         n_tags=len(labels), char_dim=args.char_dim, bigram_dim=args.bigram_dim, hidden=args.hidden,
         heads=args.heads, head_dim=32, dropout=args.dropout,
         n_words=len(word_table) if word_table is not None else 0, word_dim=word_table.shape[1] if word_table is not None else 0,
-        lac_dim=256 if args.lac_encoder else 0,
+        lac_dim=256 if args.lac_encoder else 0, lac_rows=len(feat.lac.vocab) if feat.lac else 0,
     )
     print(f"config: {cfg.to_dict()}; train {len(train)} sentences, dev {len(dev)}")
     model = Tagger(cfg)
@@ -250,8 +259,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.lac_encoder:
         if not args.lac:
             raise SystemExit("--lac-encoder needs --lac <LAC folder>")
-        chars = sorted(feat.chars, key=feat.chars.get)
-        model.net.lac.load_state_dict(load_lac_encoder(args.lac, chars, {SPACE: " "}).state_dict())
+        tokens = sorted(feat.lac.vocab, key=feat.lac.vocab.get) if feat.lac else sorted(feat.chars, key=feat.chars.get)
+        model.net.lac.load_state_dict(load_lac_encoder(args.lac, tokens, {SPACE: " "}).state_dict())
     if args.init_from:
         start = torch.load(args.init_from, map_location="cpu", weights_only=False)
         if start["config"] != cfg.to_dict():

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
 
 PAD, UNK, CLS, SEP, SPACE = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[SPACE]"
@@ -56,6 +57,8 @@ class Encoded:
     lexwords: np.ndarray | None = None
     positions: np.ndarray | None = None
     units: list[tuple[int, int]] | None = None
+    lac_ids: np.ndarray | None = None  # LAC's tokens (words and characters) and, per character, its token
+    lac_index: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.chars)
@@ -72,11 +75,12 @@ class Encoded:
 class Featurizer:
     """Maps normalized text to ids; which inputs exist is decided by the model directory's files."""
 
-    def __init__(self, chars: dict[str, int], bigrams: dict[str, int] | None = None, lexicon: Lexicon | None = None):
+    def __init__(self, chars: dict[str, int], bigrams: dict[str, int] | None = None, lexicon: Lexicon | None = None,
+                 lac: LacTokenizer | None = None):
         for special in (PAD, UNK):
             if special not in chars:
                 raise ValueError(f"character vocabulary lacks {special}")
-        self.chars, self.bigrams, self.lexicon = chars, bigrams, lexicon
+        self.chars, self.bigrams, self.lexicon, self.lac = chars, bigrams, lexicon, lac
         self.unk = chars[UNK]
         self.bigram_unk = bigrams.get(UNK, 1) if bigrams else 0
 
@@ -101,7 +105,11 @@ class Featurizer:
                 lexwords = self.lexicon.word_sets(text, found)
         else:
             lex = np.zeros((len(text), 0), dtype=np.float32)
-        return Encoded(chars, bigrams, lex, lexwords)
+        encoded = Encoded(chars, bigrams, lex, lexwords)
+        if self.lac is not None:
+            tokens = self.lac.encode(text)
+            encoded.lac_ids, encoded.lac_index = tokens.ids, tokens.index
+        return encoded
 
     def batch(self, items: Sequence[Encoded]) -> dict[str, np.ndarray]:
         """Pad a batch into the emission network's named inputs."""
@@ -119,4 +127,13 @@ class Featurizer:
             chars[b, :k], bigrams[b, :k], lex[b, :k], lengths[b] = e.chars, e.bigrams, e.lexicon, k
             if words:
                 lexwords[b, :k] = e.lexwords
-        return {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths, "lexwords": lexwords}
+        out = {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths, "lexwords": lexwords}
+        if self.lac is not None:
+            width = max((len(e.lac_ids) for e in items), default=0) or 1
+            out["lac_ids"] = np.zeros((n, width), dtype=np.int64)
+            out["lac_lengths"] = np.zeros(n, dtype=np.int64)
+            out["lac_index"] = np.zeros((n, steps), dtype=np.int64)
+            for b, e in enumerate(items):
+                out["lac_ids"][b, : len(e.lac_ids)], out["lac_lengths"][b] = e.lac_ids, len(e.lac_ids)
+                out["lac_index"][b, : len(e)] = e.lac_index
+        return out

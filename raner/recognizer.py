@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,6 +18,7 @@ from .crf import CRF, forward_backward, span_probability
 from .entity import Entity
 from .errors import REBUILD_HINT, ModelError, UnknownVariantError
 from .features import Featurizer, read_table
+from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
 from .manifest import Manifest, read_manifest
 from .normalize import normalize
@@ -79,11 +81,15 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
         if inputs.get("lexicon"):
             current = inputs["lexicon"]
             lexicon = Lexicon.read(manifest.file(current), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
+        lac = None
+        if inputs.get("lac_tokens"):
+            current = inputs["lac_tokens"]
+            lac = LacTokenizer.read(manifest.file(current))
         current = inputs["vocab"]
-        return Featurizer(chars, bigrams, lexicon)
+        return Featurizer(chars, bigrams, lexicon, lac)
     except ModelError:
         raise
-    except (OSError, KeyError, ValueError, UnicodeDecodeError) as e:
+    except (OSError, KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as e:
         raise _model_error(path, current, e) from None
 
 

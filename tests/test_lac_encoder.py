@@ -83,3 +83,29 @@ def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     with torch.no_grad():
         alone = model.net(chars[1:2, :5], inputs["bigrams"][1:2, :5], torch.zeros(1, 5, 0), lengths[1:2]).numpy()
     np.testing.assert_allclose(want[1, :5], alone[0], atol=1e-5)
+
+
+def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path):
+    """With ``lac_rows`` the encoder reads LAC tokens (gathered back per character); ONNX agrees with torch."""
+    torch.manual_seed(1)
+    cfg = NetConfig(n_chars=20, n_bigrams=0, lexicon_width=0, n_tags=7, char_dim=8, hidden=6, heads=0, head_dim=3,
+                    dropout=0.0, lac_dim=256, lac_rows=30)
+    model = Tagger(cfg, sparse=False)
+    with torch.no_grad():
+        for p in model.net.lac.parameters():
+            p.normal_(0, 0.3)
+    model.eval()
+    export.export_onnx(model.net, tmp_path / "w.onnx")
+    chars = torch.randint(1, 20, (2, 6))
+    inputs = {"chars": chars, "bigrams": torch.zeros_like(chars), "lexicon": torch.zeros(2, 6, 0),
+              "lengths": torch.tensor([6, 3]), "lexwords": torch.zeros(2, 6, 4, 4, dtype=torch.long),
+              "lac_ids": torch.tensor([[5, 9, 2, 7], [3, 4, 0, 0]]), "lac_lengths": torch.tensor([4, 2]),
+              "lac_index": torch.tensor([[0, 1, 1, 2, 3, 3], [0, 0, 1, 0, 0, 0]])}
+    with torch.no_grad():
+        want = model.net(*inputs.values()).numpy()
+        states = model.net.lac(inputs["lac_ids"], inputs["lac_lengths"])
+    sess = ort.InferenceSession(str(tmp_path / "w.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {i.name: inputs[i.name].numpy() for i in sess.get_inputs()})[0]
+    mask = np.arange(6)[None] < inputs["lengths"].numpy()[:, None]
+    np.testing.assert_allclose(got[mask], want[mask], atol=1e-4)
+    assert states.shape == (2, 4, 256) and not torch.allclose(states[0, 1], states[0, 2])  # one state per token
