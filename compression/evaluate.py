@@ -31,6 +31,21 @@ def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
     return score_spans(gold, [[(e.type, e.start, e.end) for e in ents] for ents in pred])
 
 
+def seen_unseen_recall(rec: raner.Recognizer, sentences: list[Sentence], train: list[Sentence]) -> dict:
+    """Recall of gold entities whose (text, type) occurs in ``train`` vs those that never do, overall and per type."""
+    known = {(s.text[a:b], k) for s in train for k, a, b in tags_to_spans(s.tags)}
+    counts: dict[str, list[int]] = {}
+    for s, ents in zip(sentences, rec.predict_batch([s.text for s in sentences])):
+        got = {(e.type, e.start, e.end) for e in ents}
+        for k, a, b in tags_to_spans(s.tags):
+            group = "seen" if (s.text[a:b], k) in known else "unseen"
+            for key in (group, f"{group} {k}"):
+                hit_total = counts.setdefault(key, [0, 0])
+                hit_total[0] += (k, a, b) in got
+                hit_total[1] += 1
+    return {key: {"entities": t, "recall": round(h / t, 4)} for key, (h, t) in sorted(counts.items())}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, nargs="?", default=raner.DEFAULT_MODEL)
@@ -39,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--errors", action="store_true", help="also list each sentence's missed and spurious entities")
     ap.add_argument("--variant", default=None, help="a variant name, or 'all' (default: the model's default)")
     ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ap.add_argument("--seen-in", type=Path, default=None,
+                    help="a training CoNLL file: also report recall on gold entities seen in it vs never seen")
     args = ap.parse_args(argv)
     sentences = read_markup(args.data) if args.markup else read_conll(args.data)
     base = raner.load(args.model, cache_size=0)
@@ -50,6 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     for v, r in results.items():
         print(f"== {args.model.name} / {v} on {args.data} ({len(sentences)} sentences)")
         print(format_report(r))
+    if args.seen_in:
+        train = read_conll(args.seen_in)
+        for v in names:
+            print(f"== {v}: recall by whether the entity (text and type) occurs in {args.seen_in}")
+            for key, r in seen_unseen_recall(base.with_variant(v), sentences, train).items():
+                print(f"{key:12} {r['entities']:6d} {r['recall']:.4f}")
     if args.errors:
         rec = base.with_variant(names[0])
         for s, ents in zip(sentences, rec.predict_batch([s.text for s in sentences])):

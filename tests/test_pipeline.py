@@ -48,3 +48,16 @@ def test_every_variant_loads_and_predicts_well_formed_spans(tiny_model):
         text = "华为创始人任正非在深圳接受了新华社记者的采访。"
         for e in rec.predict(text):
             assert text[e.start:e.end] == e.text and e.type in ("PER", "LOC", "ORG")
+
+
+def test_seen_unseen_recall_splits_gold_entities(tiny_model, tiny_corpus):
+    from compression.data import Sentence, read_conll
+    from compression.evaluate import seen_unseen_recall
+
+    rec = raner.load(tiny_model, cache_size=0)
+    test = read_conll(tiny_corpus / "test.txt")
+    all_seen = seen_unseen_recall(rec, test, test)  # train == test: every entity is seen
+    assert set(all_seen) >= {"seen"} and not any(k.startswith("unseen") for k in all_seen)
+    nothing_known = seen_unseen_recall(rec, test, [Sentence("无", ["O"])])
+    assert nothing_known["unseen"]["entities"] == all_seen["seen"]["entities"]
+    assert nothing_known["unseen"]["recall"] == all_seen["seen"]["recall"]
