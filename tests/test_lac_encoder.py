@@ -59,15 +59,20 @@ def test_onnx_gate_mapping_computes_lacs_gru():
     np.testing.assert_allclose(ours, lac_gru_reference(x, fc_w, fc_b, gru_w, gru_b), atol=1e-5)
 
 
-def test_lac_encoder_exports_as_onnx_gru(tmp_path):
-    torch.manual_seed(0)
-    cfg = NetConfig(n_chars=20, n_bigrams=0, lexicon_width=0, n_tags=7, char_dim=8, hidden=6, heads=2, head_dim=3,
-                    dropout=0.0, lac_dim=256)
+def random_lac_tagger(seed: int, heads: int, lac_rows: int = 0) -> Tagger:
+    """A tiny tagger whose (normally frozen, pretrained) LAC encoder gets random weights."""
+    torch.manual_seed(seed)
+    cfg = NetConfig(n_chars=20, n_bigrams=0, lexicon_width=0, n_tags=7, char_dim=8, hidden=6, heads=heads, head_dim=3,
+                    dropout=0.0, lac_dim=256, lac_rows=lac_rows)
     model = Tagger(cfg, sparse=False)
     with torch.no_grad():
         for p in model.net.lac.parameters():
             p.normal_(0, 0.3)
-    model.eval()
+    return model.eval()
+
+
+def test_lac_encoder_exports_as_onnx_gru(tmp_path):
+    model = random_lac_tagger(0, heads=2)
     export.export_onnx(model.net, tmp_path / "m.onnx")
     chars = torch.randint(1, 20, (3, 9))
     lengths = torch.tensor([9, 5, 1])
@@ -87,14 +92,7 @@ def test_lac_encoder_exports_as_onnx_gru(tmp_path):
 
 def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path):
     """With ``lac_rows`` the encoder reads LAC tokens (gathered back per character); ONNX agrees with torch."""
-    torch.manual_seed(1)
-    cfg = NetConfig(n_chars=20, n_bigrams=0, lexicon_width=0, n_tags=7, char_dim=8, hidden=6, heads=0, head_dim=3,
-                    dropout=0.0, lac_dim=256, lac_rows=30)
-    model = Tagger(cfg, sparse=False)
-    with torch.no_grad():
-        for p in model.net.lac.parameters():
-            p.normal_(0, 0.3)
-    model.eval()
+    model = random_lac_tagger(1, heads=0, lac_rows=30)
     export.export_onnx(model.net, tmp_path / "w.onnx")
     chars = torch.randint(1, 20, (2, 6))
     inputs = {"chars": chars, "bigrams": torch.zeros_like(chars), "lexicon": torch.zeros(2, 6, 0),
