@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         model.net.lac.load_state_dict(load_lac_encoder(args.lac, tokens, {SPACE: " "}).state_dict())
     if args.init_from:
         start = torch.load(args.init_from, map_location="cpu", weights_only=False)
-        if start["config"] != cfg.to_dict():
+        if NetConfig(**start["config"]) != cfg:  # compared as configs: fields added later take their defaults
             raise SystemExit(f"{args.init_from} was trained with another configuration: {start['config']}")
         model.load_state_dict(start["state_dict"])
     opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
