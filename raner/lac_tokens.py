@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .packed import pack_strings, unpack_strings
+
 
 def _is_ascii_alnum(piece: str) -> bool:
     return len(piece) == 1 and piece.isascii() and piece.isalnum()
@@ -78,18 +80,16 @@ class LacTokenizer:
         rows = sorted(self.vocab, key=self.vocab.get)
         if [self.vocab[w] for w in rows] != list(range(len(rows))):
             raise ValueError("LAC vocabulary rows must be 0..n-1")
-        blob = lambda items: np.frombuffer("\n".join(items).encode("utf-8"), dtype=np.uint8)  # noqa: E731
         pairs = sorted(self.replace.items())
         with open(path, "wb") as f:
-            np.savez(f, vocab=blob(rows), seg_words=blob(sorted(self.seg_words)), replace_from=blob([a for a, _ in pairs]),
-                     replace_to=blob([b for _, b in pairs]), log_total=np.array(self.log_total), oov=np.array(self.oov))
+            np.savez(f, vocab=pack_strings(rows), seg_words=pack_strings(sorted(self.seg_words)),
+                     replace_from=pack_strings([a for a, _ in pairs]), replace_to=pack_strings([b for _, b in pairs]),
+                     log_total=np.array(self.log_total), oov=np.array(self.oov))
 
     @classmethod
     def read(cls, path: str | Path) -> "LacTokenizer":
-        def text(a: np.ndarray) -> list[str]:
-            return a.tobytes().decode("utf-8").split("\n") if a.size else []
-
         with np.load(path, allow_pickle=False) as z:
-            rows = text(z["vocab"])
-            replace = dict(zip(text(z["replace_from"]), text(z["replace_to"])))
-            return cls({w: i for i, w in enumerate(rows)}, set(text(z["seg_words"])), float(z["log_total"]), replace, int(z["oov"]))
+            rows = unpack_strings(z["vocab"])
+            replace = dict(zip(unpack_strings(z["replace_from"]), unpack_strings(z["replace_to"])))
+            seg_words = set(unpack_strings(z["seg_words"]))
+            return cls({w: i for i, w in enumerate(rows)}, seg_words, float(z["log_total"]), replace, int(z["oov"]))

@@ -11,6 +11,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .packed import pack_strings, unpack_strings
+
 POSITIONS = ("B", "M", "E", "S")
 
 
@@ -82,13 +84,10 @@ class Lexicon:
     def write_packed(self, path: str | Path) -> None:
         """Save as ``.npz``: the words joined by newlines (UTF-8 bytes), their masks and embedding ids."""
         words = list(self._table)
-        if any("\n" in w for w in words):
-            raise ValueError("a lexicon word contains a newline")
         masks = np.fromiter((self._table[w][0] for w in words), dtype=np.int32, count=len(words))
         ids = np.fromiter((self._table[w][1] for w in words), dtype=np.int32, count=len(words))
-        blob = np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8)
         with open(path, "wb") as f:
-            np.savez(f, words=blob, masks=masks, ids=ids, categories=np.array(self.categories),
+            np.savez(f, words=pack_strings(words), masks=masks, ids=ids, categories=np.array(self.categories),
                      has_ids=np.array(self._has_ids), max_word_len=np.array(self.max_word_len))
 
     @classmethod
@@ -97,7 +96,7 @@ class Lexicon:
             stored = tuple(str(c) for c in z["categories"])
             if stored != categories:
                 raise ValueError(f"{path.name} was packed for categories {stored}, the manifest says {categories}")
-            words = z["words"].tobytes().decode("utf-8").split("\n") if z["words"].size else []
+            words = unpack_strings(z["words"])
             masks, ids = z["masks"].tolist(), z["ids"].tolist()
             if not (len(words) == len(masks) == len(ids)):
                 raise ValueError(f"{path.name}: {len(words)} words but {len(masks)} masks and {len(ids)} ids")
