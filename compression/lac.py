@@ -79,13 +79,19 @@ def read_lod_tensor(path: str | Path) -> np.ndarray:
     return np.frombuffer(buf, dtype=np.dtype(dtype).newbyteorder("<"), count=count, offset=pos).reshape(dims).copy()
 
 
-def read_word_dic(path: str | Path) -> list[str]:
-    """LAC's vocabulary in embedding-row order (lines are ``id<TAB>word``; a word may be a space)."""
-    words: dict[int, str] = {}
+def read_id_table(path: str | Path) -> dict[int, str]:
+    """An ``id<TAB>entry`` file (LAC's word.dic, tag.dic); lines are not stripped, a later line for an id wins."""
+    table: dict[int, str] = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
-            idx, _, word = line.rstrip("\n").partition("\t")
-            words[int(idx)] = word
+            idx, _, entry = line.rstrip("\n").partition("\t")
+            table[int(idx)] = entry
+    return table
+
+
+def read_word_dic(path: str | Path) -> list[str]:
+    """LAC's vocabulary in embedding-row order (lines are ``id<TAB>word``; a word may be a space)."""
+    words = read_id_table(path)
     return [words[i] for i in range(len(words))]
 
 

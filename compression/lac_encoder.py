@@ -15,7 +15,7 @@ from torch import nn
 
 from raner.lac_tokens import LacTokenizer
 
-from .lac import read_lod_tensor, read_word_dic
+from .lac import read_id_table, read_lod_tensor, read_word_dic
 
 HIDDEN = 128
 EMB_DIM = 128
@@ -70,7 +70,7 @@ class BiGRU(torch.autograd.Function):
 
 
 class LacEncoder(nn.Module):
-    """Frozen LAC embeddings (one row per tagger character id) -> 2 stacked BiGRU layers -> [B, T, 256]."""
+    """Frozen LAC embeddings (a row per tagger character id, or per LAC token) -> 2 stacked BiGRU layers -> [B, T, 256]."""
 
     def __init__(self, n_chars: int):
         super().__init__()
@@ -161,16 +161,6 @@ def lac_tagger_head(lac_dir: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     return fc_w, fc_b, read_lod_tensor(model / "model" / "crfw")
 
 
-def read_tag_dic(model: Path) -> dict[int, str]:
-    """LAC's tag ids (``id<TAB>tag``; a later line for the same id wins: 16 is PER-B, not nr-B)."""
-    tags: dict[int, str] = {}
-    with open(model / "conf" / "tag.dic", encoding="utf-8") as f:
-        for line in f:
-            idx, _, tag = line.rstrip("\n").partition("\t")
-            tags[int(idx)] = tag
-    return tags
-
-
 @torch.no_grad()
 def lac_word_types(lac_dir: str | Path, batch: int = 4096) -> dict[str, str]:
     """PER/LOC/ORG for each multi-character word of LAC's vocabulary that LAC's own tagger, reading the word
@@ -178,7 +168,7 @@ def lac_word_types(lac_dir: str | Path, batch: int = 4096) -> dict[str, str]:
     model = lac_model_dir(lac_dir)
     words = read_word_dic(model / "conf" / "word.dic")
     enc = load_lac_encoder(lac_dir, words)
-    tags = read_tag_dic(model)
+    tags = read_id_table(model / "conf" / "tag.dic")  # a later line wins: 16 is PER-B, not nr-B
     fc_w, fc_b, crfw = lac_tagger_head(lac_dir)
     out: dict[str, str] = {}
     for start in range(0, len(words), batch):
