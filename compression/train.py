@@ -210,6 +210,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="start from this checkpoint's weights (same data, vocabularies and options): a fine-tune")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N train/dev sentences (smoke tests)")
     args = ap.parse_args(argv)
+    if args.lac_encoder and not args.lac:  # checked before minutes of data and lexicon work
+        raise SystemExit("--lac-encoder needs --lac <LAC folder>")
+    if args.lac_words and not (args.lac and args.lac_encoder):
+        raise SystemExit("--lac-words needs --lac <LAC folder> and --lac-encoder")
 
     started = time.time()
     seed_everything(args.seed)
@@ -239,8 +243,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"lexicon: {n_words} words from jieba's dictionary" + (f" and LAC ({len(lac_words)} with embeddings)" if lac_words else ""))
     (args.out / "lac_tokens.npz").unlink(missing_ok=True)
     if args.lac_words:
-        if not (args.lac and args.lac_encoder):
-            raise SystemExit("--lac-words needs --lac <LAC folder> and --lac-encoder")
         lac_tokenizer(args.lac).write(args.out / "lac_tokens.npz")
     categories = CATEGORIES if args.lac_types else JIEBA_CATEGORIES
     feat = featurizer_for(args.out, use_bigrams, 0 if args.no_lexicon else 4 * len(categories))
@@ -257,8 +259,6 @@ def main(argv: list[str] | None = None) -> None:
         with torch.no_grad():
             model.net.word_emb.weight.copy_(torch.from_numpy(word_table))
     if args.lac_encoder:
-        if not args.lac:
-            raise SystemExit("--lac-encoder needs --lac <LAC folder>")
         tokens = sorted(feat.lac.vocab, key=feat.lac.vocab.get) if feat.lac else sorted(feat.chars, key=feat.chars.get)
         model.net.lac.load_state_dict(load_lac_encoder(args.lac, tokens, {SPACE: " "}).state_dict())
     if args.init_from:
