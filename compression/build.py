@@ -22,9 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     args, rest = ap.parse_known_args(argv)
     lac_args = []
     if not args.no_lac:
-        if not (args.lac / "lac_model").is_dir():
+        try:
+            lac.lac_model_dir(args.lac)
+        except FileNotFoundError:
             print(f"LAC not found in {args.lac}; downloading its sdist from PyPI")
-            args.lac = lac.download(args.lac.parent / "lac-download")
+            lac.download(args.lac)
         lac_args = ["--lac", str(args.lac)]
     train.main(["--data", str(args.data), "--out", str(args.out), *lac_args, *rest])
     export.main([str(args.out), "--data", str(args.data)])

@@ -95,10 +95,19 @@ def read_word_dic(path: str | Path) -> list[str]:
     return [words[i] for i in range(len(words))]
 
 
+def lac_model_dir(lac_dir: str | Path) -> Path:
+    """The folder holding LAC's conf/ and model/: ``lac_dir`` itself, its lac_model/, or the LAC-*/LAC/lac_model/
+    that ``--download lac_dir`` unpacks (so the download folder can be passed as it is)."""
+    lac_dir = Path(lac_dir)
+    for candidate in [lac_dir / "lac_model", lac_dir, *sorted(lac_dir.glob("LAC-*/LAC/lac_model"))]:
+        if (candidate / "conf" / "word.dic").is_file():
+            return candidate
+    raise FileNotFoundError(f"no LAC model in {lac_dir} (expected conf/word.dic; fetch it with python -m compression.lac --download {lac_dir})")
+
+
 def load_word_embeddings(lac_dir: str | Path, min_len: int = 2) -> tuple[list[str], np.ndarray]:
     """LAC's multi-character words and their 128-d embeddings (single characters and OOV left out)."""
-    lac_dir = Path(lac_dir)
-    model = lac_dir / "lac_model" if (lac_dir / "lac_model").is_dir() else lac_dir
+    model = lac_model_dir(lac_dir)
     words = read_word_dic(model / "conf" / "word.dic")
     emb = read_lod_tensor(model / "model" / "word_emb")
     if emb.shape[0] != len(words):

@@ -117,11 +117,15 @@ def split_long(sentences: list[Sentence], max_len: int) -> list[Sentence]:
 class Optimizers:
     """SparseAdam for the embedding tables (4x faster than dense Adam on big tables), Adam for the rest."""
 
-    def __init__(self, model: Tagger, lr: float, emb_lr: float):
+    def __init__(self, model: Tagger, lr: float, emb_lr: float, lac_lr: float = 0.0):
         params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         sparse = [p for n, p in params if n.endswith("_emb.weight")]
+        lac = [p for n, p in params if n.startswith("net.lac.")]  # only there when fine-tuning LAC's GRUs
         self.dense_params = [p for n, p in params if not n.endswith("_emb.weight")]
-        self.pairs = [(torch.optim.SparseAdam(sparse, lr=emb_lr), emb_lr), (torch.optim.Adam(self.dense_params, lr=lr), lr)]
+        head = [p for n, p in params if not n.endswith("_emb.weight") and not n.startswith("net.lac.")]
+        self.pairs = [(torch.optim.SparseAdam(sparse, lr=emb_lr), emb_lr), (torch.optim.Adam(head, lr=lr), lr)]
+        if lac:
+            self.pairs.append((torch.optim.Adam(lac, lr=lac_lr or lr), lac_lr or lr))
 
     def set_decay(self, factor: float) -> None:
         for opt, base in self.pairs:
@@ -198,6 +202,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="the LAC encoder reads LAC's own word segmentation (its 58k-row table) instead of our characters")
     ap.add_argument("--lac-types", action="store_true",
                     help="add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types them (needs --lac)")
+    ap.add_argument("--lac-tune", type=int, default=0, choices=(0, 1, 2),
+                    help="fine-tune the top N of LAC's 2 GRU layers (needs --lac-encoder; 0: LAC stays frozen)")
+    ap.add_argument("--lac-lr", type=float, default=1e-3, help="learning rate of the fine-tuned LAC layers")
     ap.add_argument("--word-dim", type=int, default=64, help="PCA size of LAC's 128-d word embeddings")
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
     ap.add_argument("--augment-places", type=float, default=0.0,
@@ -214,6 +221,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--lac-encoder needs --lac <LAC folder>")
     if args.lac_words and not (args.lac and args.lac_encoder):
         raise SystemExit("--lac-words needs --lac <LAC folder> and --lac-encoder")
+    if args.lac_tune and not args.lac_encoder:
+        raise SystemExit("--lac-tune needs --lac-encoder")
 
     started = time.time()
     seed_everything(args.seed)
@@ -266,7 +275,9 @@ def main(argv: list[str] | None = None) -> None:
         if NetConfig(**start["config"]) != cfg:  # compared as configs: fields added later take their defaults
             raise SystemExit(f"{args.init_from} was trained with another configuration: {start['config']}")
         model.load_state_dict(start["state_dict"])
-    opts = Optimizers(model, args.lr, args.emb_lr or args.lr)
+    if args.lac_tune:
+        model.net.lac.tune(args.lac_tune)
+    opts = Optimizers(model, args.lr, args.emb_lr or args.lr, args.lac_lr)
     pool = entity_pool(train)
     if args.augment_lexicon and not args.no_lexicon:
         pool = add_lexicon_entities(pool, args.out / "lexicon.tsv")

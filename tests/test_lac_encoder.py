@@ -107,3 +107,32 @@ def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path):
     mask = np.arange(6)[None] < inputs["lengths"].numpy()[:, None]
     np.testing.assert_allclose(got[mask], want[mask], atol=1e-4)
     assert states.shape == (2, 4, 256) and not torch.allclose(states[0, 1], states[0, 2])  # one state per token
+
+
+def test_fine_tuned_layers_learn_and_still_export_as_gru_nodes(tmp_path):
+    """--lac-tune: the top layer gets gradients (the same function as the frozen path), the rest stays frozen,
+    and the exported graph keeps one ONNX GRU per layer."""
+    model = random_lac_tagger(2, heads=0)
+    chars, lengths = torch.randint(1, 20, (2, 7)), torch.tensor([7, 4])
+    with torch.no_grad():
+        frozen = model.net.lac(chars, lengths)
+    model.net.lac.tune(1)
+    tuned = model.net.lac(chars, lengths)
+    torch.testing.assert_close(tuned, frozen, atol=1e-5, rtol=0)
+    tuned[0, :7].sum().backward()
+    enc = model.net.lac
+    assert enc.w[1].grad is not None and enc.w[1].grad.abs().sum() > 0
+    assert enc.w[0].grad is None and not enc.emb.weight.requires_grad
+    export.export_onnx(model.net, tmp_path / "t.onnx")
+    assert sum(n.op_type == "GRU" for n in onnx.load(str(tmp_path / "t.onnx")).graph.node) == 2
+
+
+def test_lac_folder_is_found_inside_the_download_folder(tmp_path):
+    from compression.lac import lac_model_dir
+
+    inner = tmp_path / "LAC-2.1.2" / "LAC" / "lac_model"
+    (inner / "conf").mkdir(parents=True)
+    (inner / "conf" / "word.dic").write_text("0\t \n", encoding="utf-8")
+    assert lac_model_dir(tmp_path) == inner == lac_model_dir(inner) == lac_model_dir(inner.parent)
+    with pytest.raises(FileNotFoundError, match="compression.lac --download"):
+        lac_model_dir(tmp_path / "missing")
