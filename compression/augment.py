@@ -52,15 +52,34 @@ def substitute(sentence: Sentence, pool: dict[str, list[str]], rng: random.Rando
 FACILITIES = ("总部", "园区", "大楼", "工厂", "分公司", "门店", "办事处", "研发中心")
 
 
-def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random) -> Sentence:
+def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random,
+                       orgs: list[str] | None = None, optional_parts: bool = False) -> Sentence:
     """Rewrite one organisation as place + organisation + facility noun (杭州 + 某公司 + 总部), each tagged
-    on its own: a city before a company and the building after it are not part of the company's name."""
+    on its own: a city before a company and the building after it are not part of the company's name.
+
+    ``orgs`` replaces the organisation pool (e.g. LAC's brand names); with ``optional_parts`` the place and the
+    facility noun each come with probability 1/2, so a lone brand name is also seen as an organisation."""
+    orgs = orgs if orgs is not None else pool.get("ORG")
     spans = [(a, b) for kind, a, b in tags_to_spans(sentence.tags) if kind == "ORG"]
-    if not spans or not pool.get("LOC") or not pool.get("ORG"):
+    if not spans or not pool.get("LOC") or not orgs:
         return sentence
     a, b = rng.choice(spans)
-    place, org, facility = rng.choice(pool["LOC"]), rng.choice(pool["ORG"]), rng.choice(FACILITIES)
+    place, org, facility = rng.choice(pool["LOC"]), rng.choice(orgs), rng.choice(FACILITIES)
+    if optional_parts:
+        place = place if rng.random() < 0.5 else ""
+        facility = facility if rng.random() < 0.5 else ""
     text = sentence.text[:a] + place + org + facility + sentence.text[b:]
-    tags = (sentence.tags[:a] + ["B-LOC"] + ["I-LOC"] * (len(place) - 1) + ["B-ORG"] + ["I-ORG"] * (len(org) - 1)
+    tags = (sentence.tags[:a] + (["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else []) + ["B-ORG"] + ["I-ORG"] * (len(org) - 1)
             + ["O"] * len(facility) + sentence.tags[b:])
     return Sentence(text, tags)
+
+
+def lexicon_brands(lexicon_file, category: str = "LAC_ORG") -> list[str]:
+    """Words of a lexicon file (``word<TAB>CATS...``) in ``category``: LAC's organisation names (华为, 腾讯...)."""
+    out = []
+    with open(lexicon_file, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) > 1 and category in parts[1].split(","):
+                out.append(parts[0])
+    return out

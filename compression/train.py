@@ -22,7 +22,7 @@ from raner.lac_tokens import LacTokenizer
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
-from .augment import add_lexicon_entities, entity_pool, place_org_facility, substitute
+from .augment import add_lexicon_entities, entity_pool, lexicon_brands, place_org_facility, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
@@ -209,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--augment", type=float, default=0.0, help="share of training sentences given substituted entities each epoch")
     ap.add_argument("--augment-places", type=float, default=0.0,
                     help="share of sentences with an organisation rewritten as place + organisation + facility noun")
+    ap.add_argument("--augment-brands", type=float, default=0.0,
+                    help="share of sentences with an organisation replaced by one of LAC's organisation names, with a "
+                         "place before it and a facility noun after it half of the time each, tagged apart (needs --lac-types)")
     ap.add_argument("--augment-lexicon", action="store_true",
                     help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
@@ -281,6 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     pool = entity_pool(train)
     if args.augment_lexicon and not args.no_lexicon:
         pool = add_lexicon_entities(pool, args.out / "lexicon.tsv")
+    brands = lexicon_brands(args.out / "lexicon.tsv") if args.augment_brands else []
+    if args.augment_brands and not brands:
+        raise SystemExit("--augment-brands needs LAC's organisation names: add --lac-types")
     dev_texts = [normalize(s.text) for s in dev]
     best, history = -1.0, []
     for epoch in range(1, args.epochs + 1):
@@ -288,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
         epoch_sents = [substitute(s, pool, rng) if args.augment and rng.random() < args.augment else s for s in train]
         if args.augment_places:
             epoch_sents = [place_org_facility(s, pool, rng) if rng.random() < args.augment_places else s for s in epoch_sents]
+        if args.augment_brands:
+            epoch_sents = [place_org_facility(s, pool, rng, brands, optional_parts=True) if rng.random() < args.augment_brands else s
+                           for s in epoch_sents]
         t0 = time.time()
         loss = train_epoch(model, feat, epoch_sents, tag_id, opts, args.batch_size, rng, args.char_dropout, f"epoch {epoch}/{args.epochs}")
         f1 = dev_f1(model, feat, dev_texts, dev, labels)

@@ -49,6 +49,25 @@ def test_rest_health(server):
     h = httpx.get(server + "/api/health").json()
     assert h["status"] == "ok" and h["model"] == "msra-base"
     assert h["variants"] == list(raner.load().variants) and h["version"] == raner.__version__
+    head = httpx.head(server + "/api/health")  # load balancers and uptime probes use HEAD
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_old_bulk_outputs_are_removed_and_fresh_ones_kept(tmp_path):
+    import os
+    import time
+
+    from webapp.ui import BULK_PREFIX, remove_old_outputs
+
+    old, fresh, other = tmp_path / (BULK_PREFIX + "old"), tmp_path / (BULK_PREFIX + "new"), tmp_path / "someone-else"
+    for d in (old, fresh, other):
+        d.mkdir()
+        (d / "x.jsonl").write_text("{}", encoding="utf-8")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(old, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    assert remove_old_outputs(tmp_path) == 1
+    assert not old.exists() and fresh.exists() and other.exists()
 
 
 @pytest.mark.parametrize("kwargs,status,needle", [

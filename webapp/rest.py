@@ -297,7 +297,8 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
             result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)
         return result.to_dict()
 
-    @app.get("/api/health", response_model=Health, tags=["ner"], summary="Model name, variants, version, cache and queue")
+    @app.api_route("/api/health", methods=["GET", "HEAD"], response_model=Health, tags=["ner"],
+                   summary="Model name, variants, version, cache and queue")
     async def api_health() -> dict:
         return {**service.health(), "queue": admission.info()}
 

@@ -18,9 +18,28 @@ from .service import NerService, RequestError
 
 BULK_LIMIT_MB = 20
 LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
+BULK_PREFIX = "raner-bulk-"
+BULK_KEEP_SECONDS = 3600  # bulk results are downloadable for an hour, then removed by a later bulk run
 
 HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
 <p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — compressed to run in about a millisecond on a plain CPU</p></div>"""
+
+
+def remove_old_outputs(folder: Path, max_age: float = BULK_KEEP_SECONDS) -> int:
+    """Delete bulk-tab output folders older than ``max_age`` seconds (Gradio serves them only after the
+    handler returns, so a handler cannot delete its own); returns how many were removed."""
+    import shutil
+    import time
+
+    removed = 0
+    for old in folder.glob(BULK_PREFIX + "*"):
+        try:
+            if old.is_dir() and time.time() - old.stat().st_mtime > max_age:
+                shutil.rmtree(old)
+                removed += 1
+        except OSError:  # another worker removed it first, or it is not ours to remove
+            continue
+    return removed
 
 
 def highlight(text: str, entities) -> list[tuple[str, str | None]]:
@@ -149,7 +168,8 @@ def build_ui(service: NerService) -> gr.Blocks:
             rec = service.recognizer(variant or None)
         except RequestError as e:
             raise gr.Error(str(e)) from None
-        out_dir = Path(tempfile.mkdtemp(prefix="raner-bulk-"))
+        remove_old_outputs(Path(tempfile.gettempdir()))
+        out_dir = Path(tempfile.mkdtemp(prefix=BULK_PREFIX))
         outputs = {fmt: out_dir / f"{src.stem}.entities.{fmt}" for fmt in FORMATS}
         try:
             stats = annotate(src, outputs, recognizer=rec, column=column or "text", progress=False,
