@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+PACKED_4BIT_SUFFIX = "_q4"  # initializers holding two 4-bit weights a byte (compression.quantize)
+
 
 def parameter_count(path: str | Path) -> int:
     """Number of weight values stored in the graph (quantized weights count once, scales not at all)."""
@@ -15,7 +17,7 @@ def parameter_count(path: str | Path) -> int:
     for init in model.graph.initializer:
         n = int(np.prod(init.dims)) if init.dims else 1
         if n > 1 and not init.name.endswith(("_scale", "_zero_point")):
-            total += n
+            total += 2 * n if init.name.endswith(PACKED_4BIT_SUFFIX) else n
     return total
 
 

@@ -24,7 +24,7 @@ from .data import DEFAULT_DATA, Sentence, read_conll
 from .export import export_onnx, load_checkpoint
 from .model import NetConfig, Tagger
 from .model_dir import choose_default, forget_loaded, read_raw, register_variant, score_variants, write_raw
-from .quantize import quantize
+from .quantize import add_emb4_variant, quantize
 from .train import CHECKPOINT, Optimizers, dev_f1, featurizer_for, save_checkpoint, seed_everything, to_tensors, train_epoch
 
 
@@ -253,12 +253,13 @@ def main(argv: list[str] | None = None) -> None:
         write_raw(out, raw)
     forget_loaded()
     score_variants(out, args.data, ["pruned", "pruned-int8"])
+    emb4 = add_emb4_variant(out, "pruned", args.data)
     raw = read_raw(out)
     raw["pruning"] = {"command": "python -m compression.prune " + " ".join(argv or __import__("sys").argv[1:]),
                       "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
                       "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
     write_raw(out, raw)
-    print("default variant:", choose_default(out, ["int8", "pruned", "pruned-int8"]))
+    print("default variant:", choose_default(out, ["int8", "pruned", "pruned-int8", emb4]))
 
 
 if __name__ == "__main__":
