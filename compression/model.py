@@ -28,6 +28,7 @@ class NetConfig:
     bigram_rank: int = 0  # >0: the bigram table is factorized into [n_bigrams, rank] @ [rank, bigram_dim]
     lac_dim: int = 0  # >0: frozen LAC BiGRU states (256 wide) join the BiLSTM input
     lac_rows: int = 0  # >0: the LAC encoder reads LAC's own tokens (rows of its 58k table); 0: our characters
+    lac_char_view: bool = False  # with lac_rows: a second LAC encoder also reads our characters (both views)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,8 +89,13 @@ class EmissionNet(nn.Module):
             from .lac_encoder import LacEncoder
 
             self.lac = LacEncoder(cfg.lac_rows or cfg.n_chars)
+        self.lac_chars = None
+        if cfg.lac_dim and cfg.lac_rows and cfg.lac_char_view:
+            from .lac_encoder import LacEncoder
+
+            self.lac_chars = LacEncoder(cfg.n_chars)
         width = (cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
-                 + 4 * cfg.word_dim * (cfg.n_words > 0) + cfg.lac_dim)
+                 + 4 * cfg.word_dim * (cfg.n_words > 0) + cfg.lac_dim * (1 + (self.lac_chars is not None)))
         self.drop = nn.Dropout(cfg.dropout)
         self.fwd = nn.LSTM(width, cfg.hidden, batch_first=True)
         self.bwd = nn.LSTM(width, cfg.hidden, batch_first=True)
@@ -117,6 +123,8 @@ class EmissionNet(nn.Module):
         if self.lac is not None and self.cfg.lac_rows:  # LAC reads its own tokens; each character takes its token's state
             states = self.lac(lac_ids, lac_lengths)
             parts.append(states.gather(1, lac_index.unsqueeze(2).expand(-1, -1, states.shape[2])))
+            if self.lac_chars is not None:
+                parts.append(self.lac_chars(chars, lengths))
         elif self.lac is not None:
             parts.append(self.lac(chars, lengths))
         x = self.drop(torch.cat(parts, dim=2))

@@ -111,6 +111,8 @@ def apply_plan(model: Tagger, plan: PrunePlan) -> Tagger:
             net.word_emb.weight.copy_(old.word_emb.weight)
         if old.lac is not None:
             net.lac.load_state_dict(old.lac.state_dict())
+        if old.lac_chars is not None:
+            net.lac_chars.load_state_dict(old.lac_chars.state_dict())
         if old.bigram_emb is not None:
             rows = plan.keep_bigrams if plan.keep_bigrams is not None else list(range(cfg.n_bigrams))
             table = old.bigram_emb.weight[rows]

@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--lac-encoder", action="store_true", help="feed LAC's frozen BiGRU states (needs --lac) to the BiLSTM")
     ap.add_argument("--lac-words", action="store_true",
                     help="the LAC encoder reads LAC's own word segmentation (its 58k-row table) instead of our characters")
+    ap.add_argument("--lac-both", action="store_true",
+                    help="with --lac-words: a second LAC encoder also reads our characters, and both views join the BiLSTM input")
     ap.add_argument("--lac-types", action="store_true",
                     help="add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types them (needs --lac)")
     ap.add_argument("--lac-tune", type=int, default=0, choices=(0, 1, 2),
@@ -224,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("--lac-encoder needs --lac <LAC folder>")
     if args.lac_words and not (args.lac and args.lac_encoder):
         raise SystemExit("--lac-words needs --lac <LAC folder> and --lac-encoder")
+    if args.lac_both and not args.lac_words:
+        raise SystemExit("--lac-both needs --lac-words (the word view; the character view is added to it)")
     if args.lac_tune and not args.lac_encoder:
         raise SystemExit("--lac-tune needs --lac-encoder")
 
@@ -263,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         n_tags=len(labels), char_dim=args.char_dim, bigram_dim=args.bigram_dim, hidden=args.hidden,
         heads=args.heads, head_dim=32, dropout=args.dropout,
         n_words=len(word_table) if word_table is not None else 0, word_dim=word_table.shape[1] if word_table is not None else 0,
-        lac_dim=256 if args.lac_encoder else 0, lac_rows=len(feat.lac.vocab) if feat.lac else 0,
+        lac_dim=256 if args.lac_encoder else 0, lac_rows=len(feat.lac.vocab) if feat.lac else 0, lac_char_view=args.lac_both,
     )
     print(f"config: {cfg.to_dict()}; train {len(train)} sentences, dev {len(dev)}")
     model = Tagger(cfg)
@@ -273,6 +277,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.lac_encoder:
         tokens = sorted(feat.lac.vocab, key=feat.lac.vocab.get) if feat.lac else sorted(feat.chars, key=feat.chars.get)
         model.net.lac.load_state_dict(load_lac_encoder(args.lac, tokens, {SPACE: " "}).state_dict())
+        if model.net.lac_chars is not None:
+            chars = sorted(feat.chars, key=feat.chars.get)
+            model.net.lac_chars.load_state_dict(load_lac_encoder(args.lac, chars, {SPACE: " "}).state_dict())
     if args.init_from:
         start = torch.load(args.init_from, map_location="cpu", weights_only=False)
         if NetConfig(**start["config"]) != cfg:  # compared as configs: fields added later take their defaults

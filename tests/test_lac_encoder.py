@@ -59,11 +59,11 @@ def test_onnx_gate_mapping_computes_lacs_gru():
     np.testing.assert_allclose(ours, lac_gru_reference(x, fc_w, fc_b, gru_w, gru_b), atol=1e-5)
 
 
-def random_lac_tagger(seed: int, heads: int, lac_rows: int = 0) -> Tagger:
+def random_lac_tagger(seed: int, heads: int, lac_rows: int = 0, both: bool = False) -> Tagger:
     """A tiny tagger whose (normally frozen, pretrained) LAC encoder gets random weights."""
     torch.manual_seed(seed)
     cfg = NetConfig(n_chars=20, n_bigrams=0, lexicon_width=0, n_tags=7, char_dim=8, hidden=6, heads=heads, head_dim=3,
-                    dropout=0.0, lac_dim=256, lac_rows=lac_rows)
+                    dropout=0.0, lac_dim=256, lac_rows=lac_rows, lac_char_view=both)
     model = Tagger(cfg, sparse=False)
     with torch.no_grad():
         for p in model.net.lac.parameters():
@@ -90,9 +90,15 @@ def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     np.testing.assert_allclose(want[1, :5], alone[0], atol=1e-5)
 
 
-def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path):
-    """With ``lac_rows`` the encoder reads LAC tokens (gathered back per character); ONNX agrees with torch."""
-    model = random_lac_tagger(1, heads=0, lac_rows=30)
+@pytest.mark.parametrize("both", [False, True])
+def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path, both):
+    """With ``lac_rows`` the encoder reads LAC tokens (gathered back per character); ONNX agrees with torch.
+    ``both``: a second encoder reads the characters too (two more GRU nodes)."""
+    model = random_lac_tagger(1, heads=0, lac_rows=30, both=both)
+    if both:
+        with torch.no_grad():
+            for p in model.net.lac_chars.parameters():
+                p.normal_(0, 0.3)
     export.export_onnx(model.net, tmp_path / "w.onnx")
     chars = torch.randint(1, 20, (2, 6))
     inputs = {"chars": chars, "bigrams": torch.zeros_like(chars), "lexicon": torch.zeros(2, 6, 0),
@@ -106,6 +112,7 @@ def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path):
     got = sess.run(None, {i.name: inputs[i.name].numpy() for i in sess.get_inputs()})[0]
     mask = np.arange(6)[None] < inputs["lengths"].numpy()[:, None]
     np.testing.assert_allclose(got[mask], want[mask], atol=1e-4)
+    assert sum(n.op_type == "GRU" for n in onnx.load(str(tmp_path / "w.onnx")).graph.node) == 2 + 2 * both
     assert states.shape == (2, 4, 256) and not torch.allclose(states[0, 1], states[0, 2])  # one state per token
 
 
