@@ -93,7 +93,26 @@ class LacEncoder(nn.Module):
             for p in (self.w[layer], self.r[layer], self.b[layer]):
                 p.requires_grad_(True)
 
+    def accelerate(self) -> None:
+        """Run this (frozen) encoder through ONNX Runtime's GRU while training: the same function as the torch
+        loop (checked to 1e-4 in the tests), about ten times faster, so LAC-encoder runs train in a fraction of the time."""
+        import io
+
+        import onnxruntime as ort
+
+        buf = io.BytesIO()
+        torch.onnx.export(self, (torch.ones(2, 3, dtype=torch.long), torch.tensor([3, 2])), buf, input_names=["ids", "lengths"],
+                          output_names=["states"], dynamic_axes={"ids": {0: "b", 1: "t"}, "lengths": {0: "b"}, "states": {0: "b", 1: "t"}},
+                          opset_version=17, dynamo=False)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(buf.getvalue(), sess_options=opts, providers=["CPUExecutionProvider"])
+
     def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        session = getattr(self, "_session", None)
+        if session is not None and not torch.onnx.is_in_onnx_export() and not self.w[1].requires_grad:
+            states = session.run(None, {"ids": chars.numpy(), "lengths": lengths.numpy()})[0]
+            return torch.from_numpy(states)
         x = self.emb(chars)
         for layer in range(2):
             # a layer being fine-tuned needs gradients through plain ops; otherwise (and in export) one ONNX GRU node

@@ -143,3 +143,14 @@ def test_lac_folder_is_found_inside_the_download_folder(tmp_path):
     assert lac_model_dir(tmp_path) == inner == lac_model_dir(inner) == lac_model_dir(inner.parent)
     with pytest.raises(FileNotFoundError, match="compression.lac --download"):
         lac_model_dir(tmp_path / "missing")
+
+
+def test_accelerated_frozen_encoder_computes_the_torch_function():
+    model = random_lac_tagger(3, heads=0)
+    chars, lengths = torch.randint(1, 20, (3, 8)), torch.tensor([8, 5, 1])
+    with torch.no_grad():
+        want = model.net.lac(chars, lengths)
+    model.net.lac.accelerate()
+    got = model.net.lac(chars, lengths)
+    mask = torch.arange(8)[None] < lengths[:, None]
+    torch.testing.assert_close(got[mask], want[mask], atol=1e-4, rtol=0)
