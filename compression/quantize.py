@@ -20,11 +20,13 @@ QUANTIZED_OPS = ("MatMul", "LSTM", "Gather")
 
 
 def quantize(src: str | Path, dst: str | Path, per_channel: bool = False, table_bits: int = 8,
-             block_size: int = 32, min_rows: int = 1000) -> dict:
+             block_size: int = 32, min_rows: int = 10000) -> dict:
     """Quantize MatMul, LSTM and embedding Gather weights to int8; returns what changed.
 
     ``table_bits=4`` first stores every embedding table of at least ``min_rows`` rows in 4 bits (a scale and a
-    zero point per ``block_size`` values of a row), which halves the biggest part of our models."""
+    zero point per ``block_size`` values of a row): the word-level tables (bigrams, lexicon words) that are most
+    of our models. The character tables stay int8: in 4 bits, LAC's (which feeds its GRUs) pulled the shipped
+    model's agreement with fp32 below 99% (98.9%; 99.04% with it in int8)."""
     src, dst = Path(src), Path(dst)
     with tempfile.TemporaryDirectory() as tmp:
         source = src
@@ -85,7 +87,7 @@ def pack_4bit(codes: np.ndarray) -> np.ndarray:
     return (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
 
 
-def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows: int = 1000) -> onnx.ModelProto:
+def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows: int = 10000) -> onnx.ModelProto:
     """Replace each ``Gather`` from a float table of at least ``min_rows`` rows by ``GatherBlockQuantized``."""
     inits = {i.name: i for i in model.graph.initializer}
     users: dict[str, int] = {}
@@ -134,8 +136,9 @@ def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 
     name = f"{base}-int8-emb4"
     file = f"model.{name}.onnx"
     info = quantize(out / source["file"], out / file, table_bits=4, block_size=block_size)
-    register_variant(out, name, file, f"{base}, then dynamic INT8 with embedding tables in 4 bits (blocks of {block_size} "
-                     "values, GatherBlockQuantized) and LAC's GRU weights stored as float16")
+    register_variant(out, name, file, f"{base}, then dynamic INT8 with the word-level embedding tables (10,000 rows or more: "
+                     f"bigrams, lexicon words) in 4 bits (blocks of {block_size} values, GatherBlockQuantized) and LAC's GRU "
+                     "weights stored as float16")
     raw = read_raw(out)
     raw["variants"][name]["inputs"] = source.get("inputs", {})
     write_raw(out, raw)
