@@ -6,6 +6,7 @@ words that Begin, are in the Middle of, End, or are a Single-character word at i
 """
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Iterable
 
@@ -100,8 +101,17 @@ class Lexicon:
             masks, ids = z["masks"].tolist(), z["ids"].tolist()
             if not (len(words) == len(masks) == len(ids)):
                 raise ValueError(f"{path.name}: {len(words)} words but {len(masks)} masks and {len(ids)} ids")
+            # 188k (mask, id) tuples would trigger several full passes of the cyclic garbage collector while
+            # the table is built (tuples of ints cannot form cycles): pausing it cuts this load by about half
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                table = dict(zip(words, zip(masks, ids)))
+            finally:
+                if collecting:
+                    gc.enable()
             lex = cls.__new__(cls)
-            lex._init(dict(zip(words, zip(masks, ids))), categories, set_size, bool(z["has_ids"]), int(z["max_word_len"]))
+            lex._init(table, categories, set_size, bool(z["has_ids"]), int(z["max_word_len"]))
         return lex
 
     def matches(self, text: str) -> list[tuple[int, int, int, int]]:
