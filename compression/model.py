@@ -84,16 +84,13 @@ class EmissionNet(nn.Module):
         self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0) if cfg.n_words else None
         if self.word_emb is not None:
             self.word_emb.weight.requires_grad_(False)
-        self.lac = None
+        self.lac = self.lac_chars = None
         if cfg.lac_dim:
             from .lac_encoder import LacEncoder
 
             self.lac = LacEncoder(cfg.lac_rows or cfg.n_chars)
-        self.lac_chars = None
-        if cfg.lac_dim and cfg.lac_rows and cfg.lac_char_view:
-            from .lac_encoder import LacEncoder
-
-            self.lac_chars = LacEncoder(cfg.n_chars)
+            if cfg.lac_rows and cfg.lac_char_view:
+                self.lac_chars = LacEncoder(cfg.n_chars)
         width = (cfg.char_dim + (cfg.bigram_dim if cfg.n_bigrams else 0) + cfg.lexicon_width
                  + 4 * cfg.word_dim * (cfg.n_words > 0) + cfg.lac_dim * (1 + (self.lac_chars is not None)))
         self.drop = nn.Dropout(cfg.dropout)

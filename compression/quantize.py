@@ -1,7 +1,7 @@
 """Quantized variants: ONNX Runtime's dynamic INT8 (weights int8, activations quantized on the fly), and
 optionally 4-bit block-quantized embedding tables (ONNX Runtime's ``GatherBlockQuantized`` contrib op).
 
-python -m compression.quantize models/msra-base --from pruned --table-bits 4   # adds the pruned-int8-emb4 variant
+python -m compression.quantize models/msra-base --from pruned   # adds the pruned-int8-emb4 variant
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import onnx
 from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
+from .data import DEFAULT_DATA
+from .model_dir import choose_default, read_raw, register_variant, score_variants, write_raw
 from .onnx_info import PACKED_4BIT_SUFFIX, op_counts
 
 QUANTIZED_OPS = ("MatMul", "LSTM", "Gather")
@@ -129,8 +131,6 @@ def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows
 def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 32) -> str:
     """Write ``<base>-int8-emb4``: ``base``'s network with int8 weights and 4-bit embedding tables, registered
     and scored like the other variants (it shares ``base``'s vocabularies)."""
-    from .model_dir import read_raw, register_variant, score_variants, write_raw
-
     raw = read_raw(out)
     source = raw["variants"][base]
     name = f"{base}-int8-emb4"
@@ -149,20 +149,15 @@ def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .data import DEFAULT_DATA
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, help="model directory")
     ap.add_argument("--from", dest="base", default="pruned", help="the float variant to quantize (fp32 or pruned)")
-    ap.add_argument("--table-bits", type=int, default=4, choices=(4,))
     ap.add_argument("--block-size", type=int, default=32)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with dev.txt/test.txt to score on")
     ap.add_argument("--no-eval", action="store_true")
     args = ap.parse_args(argv)
     add_emb4_variant(args.model, args.base, None if args.no_eval else args.data, args.block_size)
     if not args.no_eval:
-        from .model_dir import choose_default, read_raw
-
         print("default variant:", choose_default(args.model, [v for v in read_raw(args.model)["variants"] if v != "fp32"]))
 
 

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from collections import Counter
 
@@ -28,9 +30,6 @@ HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
 def remove_old_outputs(folder: Path, max_age: float = BULK_KEEP_SECONDS) -> int:
     """Delete bulk-tab output folders older than ``max_age`` seconds (Gradio serves them only after the
     handler returns, so a handler cannot delete its own); returns how many were removed."""
-    import shutil
-    import time
-
     removed = 0
     for old in folder.glob(BULK_PREFIX + "*"):
         try:
