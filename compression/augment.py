@@ -53,18 +53,21 @@ FACILITIES = ("总部", "园区", "大楼", "工厂", "分公司", "门店", "�
 
 
 def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random,
-                       orgs: list[str] | None = None, optional_parts: bool = False) -> Sentence:
+                       orgs: list[str] | None = None, optional_parts: bool = False, headquarters: float = 0.0) -> Sentence:
     """Rewrite one organisation as place + organisation + facility noun (杭州 + 某公司 + 总部), each tagged
     on its own: a city before a company and the building after it are not part of the company's name.
 
     ``orgs`` replaces the organisation pool (e.g. LAC's brand names); with ``optional_parts`` the place and the
-    facility noun each come with probability 1/2, so a lone brand name is also seen as an organisation."""
+    facility noun each come with probability 1/2, so a lone brand name is also seen as an organisation.
+    ``headquarters`` is the share of facility nouns that are 总部, whose 部 ends many organisation names (外交部)."""
     orgs = orgs if orgs is not None else pool.get("ORG")
     spans = [(a, b) for kind, a, b in tags_to_spans(sentence.tags) if kind == "ORG"]
     if not spans or not pool.get("LOC") or not orgs:
         return sentence
     a, b = rng.choice(spans)
     place, org, facility = rng.choice(pool["LOC"]), rng.choice(orgs), rng.choice(FACILITIES)
+    if headquarters and rng.random() < headquarters:
+        facility = "总部"
     if optional_parts:
         place = place if rng.random() < 0.5 else ""
         facility = facility if rng.random() < 0.5 else ""
@@ -83,3 +86,45 @@ def lexicon_brands(lexicon_file, category: str = "LAC_ORG") -> list[str]:
             if len(parts) > 1 and category in parts[1].split(","):
                 out.append(parts[0])
     return out
+
+
+def name_list(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random,
+              joiners: tuple[str, ...] = ("", "、")) -> Sentence:
+    """Rewrite one person as a roster of 2-4 persons joined by a joiner drawn from ``joiners``.
+
+    MSRA lists people with 、 or with nothing between them (its bylines and rosters lost their spaces: 记者程世来孟晓阳),
+    and a model that rarely sees the bare form reads unfamiliar run-together names as one long name."""
+    spans = [(a, b) for kind, a, b in tags_to_spans(sentence.tags) if kind == "PER"]
+    if not spans or not pool.get("PER"):
+        return sentence
+    a, b = rng.choice(spans)
+    joiner = rng.choice(joiners)
+    names = [sentence.text[a:b]] + [rng.choice(pool["PER"]) for _ in range(rng.randint(1, 3))]
+    text, tags = [], []
+    for i, name in enumerate(names):
+        if i:
+            text.append(joiner)
+            tags.extend(["O"] * len(joiner))
+        text.append(name)
+        tags.extend(["B-PER"] + ["I-PER"] * (len(name) - 1))
+    return Sentence(sentence.text[:a] + "".join(text) + sentence.text[b:], sentence.tags[:a] + tags + sentence.tags[b:])
+
+
+def split_facilities(sentence: Sentence, places: set[str], orgs: set[str], nouns: tuple[str, ...] = ("总部",)) -> Sentence:
+    """Relabel a known organisation + 总部 to the convention this project serves: the headquarters noun is not part
+    of the name (欧盟总部 → 欧盟/ORG 总部), and a known place before a known organisation is a place of its own
+    (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部). MSRA keeps both inside the organisation. Names whose rest is not a
+    known organisation (解放军四总部) keep MSRA's reading."""
+    tags = list(sentence.tags)
+    for kind, a, b in tags_to_spans(sentence.tags):
+        name = sentence.text[a:b]
+        noun = next((f for f in nouns if name.endswith(f) and len(name) > len(f)), None)
+        if kind != "ORG" or noun is None:
+            continue
+        rest = name[: -len(noun)]
+        place = "" if rest in orgs else next((rest[:i] for i in range(2, len(rest) - 1) if rest[:i] in places and rest[i:] in orgs), None)
+        if place is None:
+            continue
+        tags[a:b] = ((["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else [])
+                     + ["B-ORG"] + ["I-ORG"] * (len(rest) - len(place) - 1) + ["O"] * len(noun))
+    return sentence if tags == sentence.tags else Sentence(sentence.text, tags)

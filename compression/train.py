@@ -22,7 +22,7 @@ from raner.lac_tokens import LacTokenizer
 from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
-from .augment import add_lexicon_entities, entity_pool, lexicon_brands, place_org_facility, substitute
+from .augment import add_lexicon_entities, entity_pool, lexicon_brands, name_list, place_org_facility, split_facilities, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
@@ -214,6 +214,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--augment-brands", type=float, default=0.0,
                     help="share of sentences with an organisation replaced by one of LAC's organisation names, with a "
                          "place before it and a facility noun after it half of the time each, tagged apart (needs --lac-types)")
+    ap.add_argument("--headquarters", type=float, default=0.0,
+                    help="with --augment-brands: share of the facility nouns that are 总部 (the rest drawn evenly)")
+    ap.add_argument("--augment-name-lists", type=float, default=0.0,
+                    help="share of sentences with a person rewritten as a roster of 2-4 persons joined by nothing or 、")
+    ap.add_argument("--split-facilities", action="store_true",
+                    help="relabel training organisations ending in 总部: the noun is not part of the name, and a known "
+                         "place before a known organisation is tagged as a place (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部)")
     ap.add_argument("--augment-lexicon", action="store_true",
                     help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
@@ -239,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     dev = read_conll(args.data / "dev.txt")
     if args.limit:
         train, dev = train[: args.limit], dev[: args.limit]
+    if args.split_facilities:
+        known = entity_pool(train)
+        train = [split_facilities(s, set(known["LOC"]), set(known["ORG"])) for s in train]
     labels = labels_of(train)
     tag_id = {t: i for i, t in enumerate(labels)}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -306,8 +316,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.augment_places:
             epoch_sents = [place_org_facility(s, pool, rng) if rng.random() < args.augment_places else s for s in epoch_sents]
         if args.augment_brands:
-            epoch_sents = [place_org_facility(s, pool, rng, brands, optional_parts=True) if rng.random() < args.augment_brands else s
+            epoch_sents = [place_org_facility(s, pool, rng, brands, optional_parts=True, headquarters=args.headquarters) if rng.random() < args.augment_brands else s
                            for s in epoch_sents]
+        if args.augment_name_lists:
+            epoch_sents = [name_list(s, pool, rng) if rng.random() < args.augment_name_lists else s for s in epoch_sents]
         t0 = time.time()
         loss = train_epoch(model, feat, epoch_sents, tag_id, opts, args.batch_size, rng, args.char_dropout, f"epoch {epoch}/{args.epochs}")
         f1 = dev_f1(model, feat, dev_texts, dev, labels)

@@ -1,7 +1,9 @@
-"""Training-data augmentation: entity substitution and place + organisation + facility rewrites keep tags aligned."""
+"""Training-data augmentation and relabelling: substitution, place + organisation + facility rewrites, rosters of
+names and the 总部 convention keep tags aligned."""
 import random
 
-from compression.augment import FACILITIES, add_lexicon_entities, entity_pool, lexicon_brands, place_org_facility, substitute
+from compression.augment import (FACILITIES, add_lexicon_entities, entity_pool, lexicon_brands, name_list, place_org_facility,
+                                 split_facilities, substitute)
 from compression.data import Sentence
 from raner.spans import tags_to_spans
 
@@ -46,3 +48,40 @@ def test_brand_rewrites_cover_a_lone_brand_and_each_part_on_its_own(tmp_path):
         assert kinds in {("PER", "ORG"), ("PER", "LOC", "ORG")} and entities(out)[-1][1] in brands
         seen.add((kinds, any(f in out.text for f in FACILITIES)))
     assert len(seen) == 4  # with and without the place, with and without the facility noun
+
+
+def test_name_list_turns_one_person_into_a_roster_of_persons():
+    joined = set()
+    for seed in range(30):
+        out = name_list(S, {"PER": ["王小明", "欧阳娜娜"]}, random.Random(seed))
+        names = [e for e in entities(out) if e[0] == "PER"]
+        assert 2 <= len(names) <= 4 and names[0] == ("PER", "李鹏") and ("ORG", "国务院") in entities(out)
+        assert out.text.endswith("在国务院讲话")
+        joined.add("、" in out.text)
+    assert joined == {True, False}  # both the bare roster and the 、-separated one
+    no_person = Sentence("他讲话", ["O", "O", "O"])
+    assert name_list(no_person, {"PER": ["王小明"]}, random.Random(0)) is no_person
+
+
+def tagged(text: str, spans: list[tuple[str, int, int]]) -> Sentence:
+    tags = ["O"] * len(text)
+    for kind, a, b in spans:
+        tags[a:b] = [f"B-{kind}"] + [f"I-{kind}"] * (b - a - 1)
+    return Sentence(text, tags)
+
+
+def test_split_facilities_takes_the_headquarters_noun_and_a_known_place_out_of_the_organisation():
+    places, orgs = {"纽约", "中国"}, {"联合国", "欧盟", "中国人民解放军"}
+    out = split_facilities(tagged("他在纽约联合国总部讲话", [("ORG", 2, 9)]), places, orgs)
+    assert entities(out) == [("LOC", "纽约"), ("ORG", "联合国")]
+    assert entities(split_facilities(tagged("欧盟总部在布鲁塞尔", [("ORG", 0, 4)]), places, orgs)) == [("ORG", "欧盟")]
+    # a known organisation is not split at a place name it starts with
+    assert entities(split_facilities(tagged("中国人民解放军总部", [("ORG", 0, 9)]), places, orgs)) == [("ORG", "中国人民解放军")]
+    unknown = tagged("解放军四总部发出通知", [("ORG", 0, 6)])  # the rest is no known organisation: MSRA's reading stays
+    assert split_facilities(unknown, places, orgs) is unknown
+
+
+def test_headquarters_share_sets_how_often_the_facility_noun_is_zongbu():
+    nouns = [next(f for f in FACILITIES if f in place_org_facility(S, {"LOC": ["杭州"], "ORG": ["阿里巴巴"]}, random.Random(seed),
+                                                                     headquarters=0.5).text) for seed in range(200)]
+    assert 0.45 < nouns.count("总部") / len(nouns) < 0.75  # half directly, plus 1/8 of the other half
