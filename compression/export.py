@@ -20,7 +20,7 @@ from .data import DEFAULT_DATA, read_conll
 from .gazetteer import categories_for
 from .model import EmissionNet, NetConfig, Tagger
 from .model_dir import choose_default, forget_loaded, register_variant, score_variants, today, write_raw
-from .quantize import quantize
+from .quantize import add_emb4_variant, quantize
 from .train import CHECKPOINT, WORD_SET_SIZE, featurizer_for, numpy_crf, predict_tags
 
 INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths", "lexwords", "lac_ids", "lac_lengths", "lac_index"]
@@ -81,7 +81,7 @@ def torch_onnx_agreement(out: Path, model: Tagger, labels: list[str], texts: lis
 
 
 def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dict:
-    """Write fp32 and int8 variants beside the checkpoint and score them."""
+    """Write fp32, int8 and int8-emb4 (4-bit word tables) variants beside the checkpoint and score them."""
     model, labels = load_checkpoint(out / CHECKPOINT)
     cfg = model.net.cfg
     training = json.loads((out / "training.json").read_text(encoding="utf-8")) if (out / "training.json").is_file() else {}
@@ -101,6 +101,7 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
                      "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
                      + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""))
     print("int8 ops:", info["ops_after"])
+    add_emb4_variant(out, "fp32", None)
     forget_loaded()
     if data is None:
         return {}
@@ -110,7 +111,7 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     raw = score_variants(out, data)
     raw["checks"] = {"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}
     write_raw(out, raw)
-    print("default variant:", choose_default(out, ["int8"]))
+    print("default variant:", choose_default(out, ["int8", "int8-emb4"]))
     return raw
 
 

@@ -129,11 +129,11 @@ def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows
 
 
 def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 32) -> str:
-    """Write ``<base>-int8-emb4``: ``base``'s network with int8 weights and 4-bit embedding tables, registered
+    """Write ``<base>-int8-emb4`` (``int8-emb4`` from fp32): ``base``'s network with int8 weights and 4-bit embedding tables, registered
     and scored like the other variants (it shares ``base``'s vocabularies)."""
     raw = read_raw(out)
     source = raw["variants"][base]
-    name = f"{base}-int8-emb4"
+    name = "int8-emb4" if base == "fp32" else f"{base}-int8-emb4"
     file = f"model.{name}.onnx"
     info = quantize(out / source["file"], out / file, table_bits=4, block_size=block_size)
     register_variant(out, name, file, f"{base}, then dynamic INT8 with the word-level embedding tables (10,000 rows or more: "

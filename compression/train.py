@@ -227,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-len", type=int, default=200)
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from this checkpoint's weights (same data, vocabularies and options): a fine-tune")
+    ap.add_argument("--keep-epochs", action="store_true", help="also keep each epoch's weights (checkpoint.epochN.pt)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N train/dev sentences (smoke tests)")
     args = ap.parse_args(argv)
     if args.lac_encoder and not args.lac:  # checked before minutes of data and lexicon work
@@ -325,6 +326,8 @@ def main(argv: list[str] | None = None) -> None:
         f1 = dev_f1(model, feat, dev_texts, dev, labels)
         history.append({"epoch": epoch, "loss": round(loss, 4), "dev_f1": f1, "seconds": round(time.time() - t0, 1)})
         print(f"epoch {epoch}: loss {loss:.4f}  dev F1 {f1:.4f}  ({time.time() - t0:.0f}s)", flush=True)
+        if args.keep_epochs:
+            save_checkpoint(model, labels, args.out / f"checkpoint.epoch{epoch}.pt", epoch=epoch, dev_f1=f1)
         if f1 > best:
             best = f1
             save_checkpoint(model, labels, args.out / CHECKPOINT, epoch=epoch, dev_f1=f1)

@@ -83,7 +83,7 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
     export.main([str(out), "--data", str(tiny_corpus)])
     prune.main([str(out), "--data", str(tiny_corpus), "--hidden", "8", "--heads", "2", "--bigram-min-count", "2", "--epochs", "1"])
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert {"fp32", "int8", "pruned", "pruned-int8", "pruned-int8-emb4"} <= set(m["variants"])
+    assert {"fp32", "int8", "int8-emb4", "pruned", "pruned-int8", "pruned-int8-emb4"} <= set(m["variants"])
     v = m["variants"]
     assert v["pruned"]["parameters"] < v["fp32"]["parameters"]
     assert v["pruned-int8"]["size_bytes"] < v["pruned"]["size_bytes"] < v["fp32"]["size_bytes"]
