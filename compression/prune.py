@@ -255,13 +255,13 @@ def main(argv: list[str] | None = None) -> None:
         write_raw(out, raw)
     forget_loaded()
     score_variants(out, args.data, ["pruned", "pruned-int8"])
-    emb4 = add_emb4_variant(out, "pruned", args.data)
+    add_emb4_variant(out, "pruned", args.data)
     raw = read_raw(out)
     raw["pruning"] = {"command": "python -m compression.prune " + " ".join(argv or __import__("sys").argv[1:]),
                       "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
                       "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
     write_raw(out, raw)
-    print("default variant:", choose_default(out, ["int8", "pruned", "pruned-int8", emb4]))
+    print("default variant:", choose_default(out, [v for v in read_raw(out)["variants"] if v != "fp32"]))
 
 
 if __name__ == "__main__":
