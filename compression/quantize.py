@@ -1,7 +1,7 @@
 """Quantized variants: ONNX Runtime's dynamic INT8 (weights int8, activations quantized on the fly), and
 optionally 4-bit block-quantized embedding tables (ONNX Runtime's ``GatherBlockQuantized`` contrib op).
 
-python -m compression.quantize models/msra-base --from pruned   # adds the pruned-int8-emb4 variant
+python -m compression.quantize models/msra-base --from pruned   # adds the pruned-int8-emb4 variant (--from fp32: int8-emb4)
 """
 from __future__ import annotations
 
