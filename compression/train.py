@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
         train, dev = train[: args.limit], dev[: args.limit]
     if args.split_facilities:
         known = entity_pool(train)
-        train = [split_facilities(s, set(known["LOC"]), set(known["ORG"])) for s in train]
+        train = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", []))) for s in train]
     labels = labels_of(train)
     tag_id = {t: i for i, t in enumerate(labels)}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -85,3 +85,13 @@ def test_headquarters_share_sets_how_often_the_facility_noun_is_zongbu():
     nouns = [next(f for f in FACILITIES if f in place_org_facility(S, {"LOC": ["杭州"], "ORG": ["阿里巴巴"]}, random.Random(seed),
                                                                      headquarters=0.5).text) for seed in range(200)]
     assert 0.45 < nouns.count("总部") / len(nouns) < 0.75  # half directly, plus 1/8 of the other half
+
+
+def test_training_runs_with_the_roster_and_headquarters_options(tiny_corpus, tmp_path):
+    from compression import train
+
+    out = tmp_path / "tiny"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--hidden", "8", "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1", "--augment-name-lists", "0.5",
+                "--split-facilities", "--keep-epochs"])
+    assert (out / "checkpoint.epoch1.pt").is_file() and (out / "checkpoint.epoch2.pt").is_file() and (out / "checkpoint.pt").is_file()
