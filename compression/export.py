@@ -111,7 +111,7 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     raw = score_variants(out, data)
     raw["checks"] = {"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}
     write_raw(out, raw)
-    print("default variant:", choose_default(out, ["int8", "int8-emb4"]))
+    print("default variant:", choose_default(out))
     return raw
 
 

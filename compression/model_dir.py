@@ -54,9 +54,11 @@ def score_variants(out: Path, data: Path, names: list[str] | None = None) -> dic
     return raw
 
 
-def choose_default(out: Path, candidates: list[str], max_drop: float = 0.003) -> str:
-    """The smallest candidate whose dev F1 is within ``max_drop`` of fp32's (selected on dev, never test)."""
+def choose_default(out: Path, candidates: list[str] | None = None, max_drop: float = 0.003) -> str:
+    """The smallest candidate (default: every variant but fp32) whose dev F1 is within ``max_drop`` of fp32's
+    (selected on dev, never test)."""
     raw = read_raw(out)
+    candidates = [v for v in raw["variants"] if v != "fp32"] if candidates is None else candidates
     ref = raw["variants"]["fp32"]["metrics"]["dev"]["overall"]["f1"]
     ok = [c for c in candidates if c in raw["variants"] and ref - raw["variants"][c]["metrics"]["dev"]["overall"]["f1"] <= max_drop]
     best = min(ok, key=lambda c: raw["variants"][c]["size_bytes"]) if ok else "fp32"

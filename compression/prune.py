@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
                       "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
                       "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
     write_raw(out, raw)
-    print("default variant:", choose_default(out, [v for v in read_raw(out)["variants"] if v != "fp32"]))
+    print("default variant:", choose_default(out))
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     add_emb4_variant(args.model, args.base, None if args.no_eval else args.data, args.block_size)
     if not args.no_eval:
-        print("default variant:", choose_default(args.model, [v for v in read_raw(args.model)["variants"] if v != "fp32"]))
+        print("default variant:", choose_default(args.model))
 
 
 if __name__ == "__main__":
