@@ -22,6 +22,10 @@ class CRF(nn.Module):
             score = torch.where(mask[:, t : t + 1], nxt, score)
         return torch.logsumexp(score + self.end, dim=1)
 
+    def log_marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """log P(tag j at position t | sentence), [B, T, C], by forward-backward (differentiable)."""
+        return log_marginals(self.start, self.end, self.transitions, emissions, mask)
+
     def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Score of the given tag paths."""
         maskf = mask.float()
@@ -35,3 +39,21 @@ class CRF(nn.Module):
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of the gold paths."""
         return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).mean()
+
+
+def log_marginals(start: torch.Tensor, end: torch.Tensor, transitions: torch.Tensor, emissions: torch.Tensor,
+                  mask: torch.Tensor) -> torch.Tensor:
+    """Per-position tag posteriors of a linear-chain CRF in log space; padded positions hold junk (mask them)."""
+    steps = emissions.shape[1]
+    last = (mask.sum(1) - 1).unsqueeze(1)  # [B, 1]
+    alphas = [start + emissions[:, 0]]
+    for t in range(1, steps):
+        alphas.append(torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + emissions[:, t])
+    betas = [end.expand_as(emissions[:, 0])]
+    for t in range(steps - 2, -1, -1):
+        nxt = torch.logsumexp(transitions + (emissions[:, t + 1] + betas[-1]).unsqueeze(1), dim=2)
+        betas.append(torch.where(last > t, nxt, end.expand_as(nxt)))
+    alpha = torch.stack(alphas, 1)
+    beta = torch.stack(betas[::-1], 1)
+    log_z = torch.logsumexp(alpha.gather(1, last.unsqueeze(2).expand(-1, 1, alpha.shape[2])).squeeze(1) + end, dim=1)
+    return alpha + beta - log_z.view(-1, 1, 1)

@@ -24,6 +24,7 @@ from raner.normalize import normalize
 
 from .augment import add_lexicon_entities, entity_pool, lexicon_brands, name_list, place_org_facility, split_facilities, substitute
 from .data import DEFAULT_DATA, Sentence, labels_of, read_conll
+from .distill import EnsembleTeacher, posterior_loss
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, categories_for
 from .lac import load_word_embeddings
 from .lac_encoder import lac_tokenizer, lac_word_types, load_lac_encoder
@@ -143,8 +144,13 @@ class Optimizers:
 
 def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_id: dict[str, int], opts: Optimizers,
                 batch_size: int, rng: random.Random, char_dropout: float, desc: str,
-                extra_loss: Callable[[list[str], dict, torch.Tensor], torch.Tensor] | None = None) -> float:
-    """One pass over ``sentences``; ``extra_loss(texts, batch, emissions)`` is added (e.g. distillation)."""
+                extra_loss: Callable[[list[str], dict, torch.Tensor], torch.Tensor] | None = None,
+                entity_dropout: tuple[float, float] = (0.0, 0.0)) -> float:
+    """One pass over ``sentences``; ``extra_loss(texts, batch, emissions)`` is added (e.g. distillation).
+
+    ``entity_dropout`` = (bigram rate, character rate) inside gold entities: their ids become [UNK] at that rate,
+    so the model learns to find names whose characters and bigrams it has not seen (unseen-entity recall).
+    """
     model.train()
     texts = [normalize(s.text) for s in sentences]
     groups = batches_by_length([len(t) for t in texts], batch_size, rng)
@@ -156,6 +162,13 @@ def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_
         if char_dropout:
             drop = (torch.rand(batch["chars"].shape) < char_dropout) & (batch["chars"] > 0)
             batch["chars"] = batch["chars"].masked_fill(drop, feat.unk)
+        if any(entity_dropout):
+            inside = (gold != tag_id["O"]) & (torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1))
+            bigram_rate, char_rate = entity_dropout
+            if bigram_rate and "bigrams" in batch:
+                batch["bigrams"] = batch["bigrams"].masked_fill(inside & (torch.rand(gold.shape) < bigram_rate), feat.bigram_unk)
+            if char_rate:
+                batch["chars"] = batch["chars"].masked_fill(inside & (torch.rand(gold.shape) < char_rate), feat.unk)
         emissions = model.net.run(batch)
         mask = torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         loss = model.crf.nll(emissions, gold, mask)
@@ -224,6 +237,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--augment-lexicon", action="store_true",
                     help="substitute entities with jieba's typed words too, not only training-set entities")
     ap.add_argument("--char-dropout", type=float, default=0.01, help="rate of replacing input characters by [UNK]")
+    ap.add_argument("--entity-bigram-dropout", type=float, default=0.0,
+                    help="rate of replacing bigrams inside gold entities by [UNK] (teaches unseen names)")
+    ap.add_argument("--entity-char-dropout", type=float, default=0.0,
+                    help="rate of replacing characters inside gold entities by [UNK]")
+    ap.add_argument("--teachers", type=Path, nargs="+", default=None,
+                    help="exported model directories whose averaged posteriors the model also learns (distillation)")
+    ap.add_argument("--distill-weight", type=float, default=1.0, help="weight of the distillation loss beside the gold CRF loss")
     ap.add_argument("--max-len", type=int, default=200)
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from this checkpoint's weights (same data, vocabularies and options): a fine-tune")
@@ -309,6 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     brands = lexicon_brands(args.out / "lexicon.tsv") if args.augment_brands else []
     if args.augment_brands and not brands:
         raise SystemExit("--augment-brands needs LAC's organisation names: add --lac-types")
+    distill = posterior_loss(EnsembleTeacher(args.teachers, labels), model.crf, args.distill_weight) if args.teachers else None
     dev_texts = [normalize(s.text) for s in dev]
     best, history = -1.0, []
     for epoch in range(1, args.epochs + 1):
@@ -322,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.augment_name_lists:
             epoch_sents = [name_list(s, pool, rng) if rng.random() < args.augment_name_lists else s for s in epoch_sents]
         t0 = time.time()
-        loss = train_epoch(model, feat, epoch_sents, tag_id, opts, args.batch_size, rng, args.char_dropout, f"epoch {epoch}/{args.epochs}")
+        loss = train_epoch(model, feat, epoch_sents, tag_id, opts, args.batch_size, rng, args.char_dropout, f"epoch {epoch}/{args.epochs}",
+                           extra_loss=distill, entity_dropout=(args.entity_bigram_dropout, args.entity_char_dropout))
         f1 = dev_f1(model, feat, dev_texts, dev, labels)
         history.append({"epoch": epoch, "loss": round(loss, 4), "dev_f1": f1, "seconds": round(time.time() - t0, 1)})
         print(f"epoch {epoch}: loss {loss:.4f}  dev F1 {f1:.4f}  ({time.time() - t0:.0f}s)", flush=True)
@@ -334,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
 
     info = {
         "data": os.path.relpath(args.data, Path(__file__).resolve().parent.parent), "command": "python -m compression.train " + " ".join(argv or __import__("sys").argv[1:]),
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "args": {k: [str(x) for x in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "best_dev_f1": best, "history": history, "train_seconds": round(time.time() - started, 1),
         "threads": args.threads, "train_sentences": len(train),
     }

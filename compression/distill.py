@@ -1,0 +1,58 @@
+"""Posterior distillation: a student CRF learns the per-character tag posteriors of an ensemble of exported models.
+
+The teachers run through the runtime (ONNX Runtime, fp32), each with its own features, so members that read text
+differently (characters, LAC words) can teach one student. Their emissions and CRF scores are averaged, and the
+student's forward-backward marginals are pulled toward the averaged CRF's marginals (cross-entropy per character).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+import raner
+
+from .crf import CRF, log_marginals
+
+
+class EnsembleTeacher:
+    """Exported model directories whose averaged emissions and CRF scores define the target posteriors."""
+
+    def __init__(self, dirs: Sequence[Path], labels: Sequence[str]):
+        if not dirs:
+            raise ValueError("an ensemble teacher needs at least one model directory")
+        self.members = [raner.load(d, variant="fp32", cache_size=0) for d in dirs]
+        for d, rec in zip(dirs, self.members):
+            if list(rec.manifest.labels) != list(labels):
+                raise ValueError(f"teacher {d} has labels {rec.manifest.labels}, the student {list(labels)}")
+        crfs = [np.load(Path(d) / rec.manifest.crf) for d, rec in zip(dirs, self.members)]
+        self.start, self.end, self.transitions = (torch.from_numpy(np.mean([c[k] for c in crfs], axis=0)).float()
+                                                  for k in ("start", "end", "transitions"))
+
+    @torch.no_grad()
+    def log_marginals(self, texts: Sequence[str]) -> torch.Tensor:
+        """[B, T, C] log posteriors of the averaged model for normalized texts (T = longest text)."""
+        steps = max(len(t) for t in texts)
+        em = np.zeros((len(texts), steps, len(self.start)), dtype=np.float32)
+        for rec in self.members:
+            for i, e in enumerate(rec.emissions(texts)):
+                if len(e) != len(texts[i]):
+                    raise ValueError(f"teacher {rec.name} gave {len(e)} emissions for {len(texts[i])} characters")
+                em[i, : len(e)] += e / len(self.members)
+        lengths = torch.tensor([len(t) for t in texts])
+        mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
+        return log_marginals(self.start, self.end, self.transitions, torch.from_numpy(em), mask)
+
+
+def posterior_loss(teacher: EnsembleTeacher, crf: CRF, weight: float) -> Callable[[list[str], dict, torch.Tensor], torch.Tensor]:
+    """``extra_loss`` for ``train_epoch``: weight x cross-entropy of the student's marginals to the teacher's."""
+
+    def loss(texts: list[str], batch: dict, emissions: torch.Tensor) -> torch.Tensor:
+        mask = torch.arange(emissions.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
+        target = teacher.log_marginals(texts).exp()
+        ce = -(target * crf.log_marginals(emissions, mask)).sum(2)
+        return weight * (ce * mask).sum(1).mean()
+
+    return loss

@@ -1,0 +1,98 @@
+"""Rebuild a training checkpoint from a model directory's fp32 ONNX graph, so a shipped model can be fine-tuned
+without the run folder it came from.
+
+The exporter renames some weights (``onnx::LSTM_423``) and lays LSTM gates out in ONNX order. The mapping is
+learnt, not hard-coded: a twin network with random weights is exported the same way and each graph weight is
+matched to the torch parameter it came from.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from .export import export_onnx
+from .model import NetConfig, Tagger
+
+ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX LSTM gates i, o, f, c; torch wants i, f, c(g), o
+
+
+def _lstm_to_torch(w: np.ndarray) -> np.ndarray:
+    """[1, 4H, X] (ONNX gate order) -> [4H, X] (torch gate order)."""
+    blocks = np.split(w[0], 4, axis=0)
+    return np.concatenate([blocks[g] for g in ONNX_TO_TORCH_GATES], axis=0)
+
+
+def _candidates(name: str, a: np.ndarray) -> dict[str, np.ndarray]:
+    """Every torch-side array a graph weight could stand for, keyed by how it was transformed."""
+    out = {"same": a}
+    if a.ndim == 2:
+        out["transposed"] = a.T
+    if a.ndim == 3 and a.shape[0] == 1:
+        out["lstm"] = _lstm_to_torch(a)
+    if a.ndim == 2 and a.shape[0] == 1 and a.shape[1] % 8 == 0:  # LSTM bias: [W_b | R_b]
+        wb, rb = np.split(a[0], 2)
+        out["lstm_bias_ih"] = _lstm_to_torch(wb[None, :, None])[:, 0]
+        out["lstm_bias_hh"] = _lstm_to_torch(rb[None, :, None])[:, 0]
+    return out
+
+
+def weight_map(cfg: NetConfig) -> dict[str, tuple[str, str]]:
+    """torch parameter name -> (graph weight name, transform), found by exporting a random twin."""
+    torch.manual_seed(0)
+    twin = Tagger(cfg, sparse=False)
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.uniform_(-1, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "twin.onnx"
+        export_onnx(twin.net.eval(), path)
+        graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    found: dict[str, tuple[str, str]] = {}
+    for pname, p in twin.net.state_dict().items():
+        want = p.numpy()
+        for gname, a in graph.items():
+            hit = next((how for how, c in _candidates(gname, a).items() if c.shape == want.shape and np.array_equal(c, want)), None)
+            if hit:
+                found[pname] = (gname, hit)
+                break
+        else:
+            raise RuntimeError(f"no graph weight matches {pname} {tuple(want.shape)}")
+    return found
+
+
+def recover(model_dir: Path, out: Path) -> Path:
+    """Write ``out`` (a train.py checkpoint) with the weights of ``model_dir``'s fp32 graph and CRF."""
+    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    cfg = NetConfig(**manifest["network"])
+    graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(model_dir / "model.fp32.onnx")).graph.initializer}
+    model = Tagger(cfg)
+    state = model.state_dict()
+    for pname, (gname, how) in weight_map(cfg).items():
+        state["net." + pname] = torch.from_numpy(np.ascontiguousarray(_candidates(gname, graph[gname])[how]))
+    crf = np.load(model_dir / manifest["crf"])
+    for key in ("start", "end", "transitions"):
+        state["crf." + key] = torch.from_numpy(crf[key])
+    model.load_state_dict(state)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": cfg.to_dict(), "labels": manifest["labels"], "state_dict": model.state_dict(),
+                "recovered_from": str(model_dir)}, out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model_dir", type=Path)
+    ap.add_argument("--out", type=Path, required=True, help="checkpoint to write (e.g. runs/base/checkpoint.pt)")
+    args = ap.parse_args(argv)
+    print(recover(args.model_dir, args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Posterior distillation: CRF marginals, the ensemble teacher, and a tiny distilled training run."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from compression.crf import CRF
+
+
+def brute_force_marginals(crf: CRF, em: torch.Tensor) -> torch.Tensor:
+    """P(tag at t) by enumerating every path of a short sequence."""
+    length, tags = em.shape
+    probs, z = torch.zeros(length, tags), 0.0
+    for path in itertools.product(range(tags), repeat=length):
+        score = crf.start[path[0]] + crf.end[path[-1]] + sum(em[t, p] for t, p in enumerate(path))
+        score = score + sum(crf.transitions[a, b] for a, b in zip(path, path[1:]))
+        w = float(torch.exp(score))
+        z += w
+        for t, p in enumerate(path):
+            probs[t, p] += w
+    return probs / z
+
+
+def test_crf_marginals_match_enumeration_for_padded_sequences():
+    torch.manual_seed(3)
+    crf = CRF(3)
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.normal_()
+    em = torch.randn(3, 4, 3)
+    lengths = [4, 2, 1]
+    mask = torch.arange(4).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    got = crf.log_marginals(em, mask).exp()
+    for b, n in enumerate(lengths):
+        assert torch.allclose(got[b, :n], brute_force_marginals(crf, em[b, :n]), atol=1e-5)
+        assert torch.allclose(got[b, :n].sum(1), torch.ones(n), atol=1e-5)
+
+
+def test_marginals_are_differentiable():
+    crf = CRF(3)
+    em = torch.randn(1, 5, 3, requires_grad=True)
+    crf.log_marginals(em, torch.ones(1, 5, dtype=torch.bool))[0, 2, 1].backward()
+    assert em.grad is not None and torch.isfinite(em.grad).all() and em.grad.abs().sum() > 0
+
+
+@pytest.fixture(scope="module")
+def tiny_exported(tiny_corpus, tmp_path_factory):
+    """A tiny trained and exported model directory (fp32 only)."""
+    from compression import export, train
+
+    out = tmp_path_factory.mktemp("teacher") / "tiny"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
+    export.main([str(out), "--no-eval"])
+    return out
+
+
+def test_teacher_marginals_are_distributions_over_the_runtime_emissions(tiny_exported):
+    import raner
+    from compression.distill import EnsembleTeacher
+
+    rec = raner.load(tiny_exported, variant="fp32", cache_size=0)
+    teacher = EnsembleTeacher([tiny_exported, tiny_exported], rec.manifest.labels)
+    texts = ["马云在杭州发表演讲", "华为"]
+    probs = teacher.log_marginals(texts).exp()
+    assert probs.shape == (2, 9, len(rec.manifest.labels))
+    assert torch.allclose(probs[0].sum(1), torch.ones(9), atol=1e-5)
+    assert torch.allclose(probs[1, :2].sum(1), torch.ones(2), atol=1e-5)
+    # averaging a model with itself is the model: its best tag at each position is the runtime's emission argmax plus CRF
+    single = EnsembleTeacher([tiny_exported], rec.manifest.labels).log_marginals(texts)
+    assert torch.allclose(single[0], teacher.log_marginals(texts)[0], atol=1e-5)
+
+
+def test_teacher_refuses_other_labels(tiny_exported):
+    from compression.distill import EnsembleTeacher
+
+    with pytest.raises(ValueError, match="labels"):
+        EnsembleTeacher([tiny_exported], ["O", "B-X", "I-X"])
+
+
+def test_distilled_training_and_entity_dropout_run(tiny_corpus, tiny_exported, tmp_path):
+    from compression import train
+
+    out = tmp_path / "student"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1", "--teachers", str(tiny_exported),
+                "--entity-bigram-dropout", "0.5", "--entity-char-dropout", "0.2"])
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert np.isfinite(ckpt["dev_f1"])
