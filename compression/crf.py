@@ -43,7 +43,13 @@ class CRF(nn.Module):
 
 def log_marginals(start: torch.Tensor, end: torch.Tensor, transitions: torch.Tensor, emissions: torch.Tensor,
                   mask: torch.Tensor) -> torch.Tensor:
-    """Per-position tag posteriors of a linear-chain CRF in log space; padded positions hold junk (mask them)."""
+    """Per-position tag posteriors of a linear-chain CRF in log space; padded positions hold junk (mask them).
+
+    Posteriors do not change when a position's scores all move by one constant, so each position is centred first:
+    the gradient then has no shared component, which otherwise drifted all emissions by hundreds under Adam (in
+    float32 the partition sums then lose the precision the loss needs).
+    """
+    emissions = emissions - emissions.mean(2, keepdim=True)
     steps = emissions.shape[1]
     last = (mask.sum(1) - 1).unsqueeze(1)  # [B, 1]
     alphas = [start + emissions[:, 0]]

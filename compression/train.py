@@ -364,6 +364,11 @@ def main(argv: list[str] | None = None) -> None:
     if base_info is not None and base_info.is_file():  # a fine-tune: keep the run it started from
         info["base"] = json.loads(base_info.read_text(encoding="utf-8"))
         info["total_train_seconds"] = round(info["train_seconds"] + info["base"].get("total_train_seconds", info["base"]["train_seconds"]), 1)
+    if args.teachers:  # distilled: the teachers' training is part of what it took
+        info["teachers"] = [json.loads((t / "training.json").read_text(encoding="utf-8")) for t in args.teachers
+                            if (t / "training.json").is_file() and not (args.init_from and t.resolve() == args.init_from.parent.resolve())]
+        info["total_train_seconds"] = round(info.get("total_train_seconds", info["train_seconds"])
+                                            + sum(t.get("total_train_seconds", t["train_seconds"]) for t in info["teachers"]), 1)
     (args.out / "training.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"best dev F1 {best:.4f}; checkpoint {args.out / CHECKPOINT}; {info['train_seconds']:.0f}s")
 

@@ -40,19 +40,31 @@ def _model_error(path: Path, file: str, e: Exception) -> ModelError:
     return ModelError(f"cannot read {path / file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=path))
 
 
-@lru_cache(maxsize=8)
-def _model_files(path: Path) -> ModelFiles:
+@lru_cache(maxsize=16)
+def _load_crf(path: Path, file: str) -> CRF:
+    """A CRF score file of the model directory, with the scheme's forbidden moves applied."""
     manifest = read_manifest(path)
     try:
-        with np.load(manifest.file(manifest.crf)) as z:
+        with np.load(manifest.file(file)) as z:
             crf = CRF.constrained(z["start"], z["end"], z["transitions"], manifest.labels, manifest.scheme)
     except ModelError:
         raise
     except Exception as e:  # numpy raises several types for a corrupt archive
-        raise _model_error(path, manifest.crf, e) from None
+        raise _model_error(path, file, e) from None
     if crf.transitions.shape != (len(manifest.labels),) * 2:
-        raise ModelError(f"{path / manifest.crf}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels")
-    return ModelFiles(manifest, crf)
+        raise ModelError(f"{path / file}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels")
+    return crf
+
+
+@lru_cache(maxsize=8)
+def _model_files(path: Path) -> ModelFiles:
+    manifest = read_manifest(path)
+    return ModelFiles(manifest, _load_crf(path, manifest.crf))
+
+
+def variant_crf(manifest: Manifest, variant: str) -> str:
+    """The variant's CRF file: its own (an ensemble's averaged scores) or the model's."""
+    return manifest.raw["variants"][variant].get("crf", manifest.crf)
 
 
 def variant_inputs(manifest: Manifest, variant: str) -> dict:
@@ -123,6 +135,8 @@ class Recognizer:
         if variant not in self.manifest.variants:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
         self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
+        if variant_crf(self.manifest, variant) != self.manifest.crf:
+            self._crf = _load_crf(self.path, variant_crf(self.manifest, variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
         self.user_dict = as_user_dict(user_dict, self.labels)
         labels = self.manifest.labels
@@ -255,6 +269,7 @@ def as_user_dict(value, types) -> UserDictionary | None:
 def clear_loaded() -> None:
     """Forget cached model files, featurizers and sessions (after a model directory is rewritten)."""
     _model_files.cache_clear()
+    _load_crf.cache_clear()
     _featurizer.cache_clear()
     _session.cache_clear()
 

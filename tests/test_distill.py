@@ -39,6 +39,16 @@ def test_crf_marginals_match_enumeration_for_padded_sequences():
         assert torch.allclose(got[b, :n].sum(1), torch.ones(n), atol=1e-5)
 
 
+def test_marginals_ignore_a_shared_shift_and_their_gradient_has_no_shared_part():
+    crf = CRF(3)
+    em = torch.randn(2, 6, 3, requires_grad=True)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    shifted = crf.log_marginals(em + 500 * torch.randn(2, 6, 1), mask)
+    assert torch.allclose(shifted, crf.log_marginals(em, mask), atol=1e-4)
+    (crf.log_marginals(em, mask)[:, :, 0].sum()).backward()
+    assert torch.allclose(em.grad.sum(2), torch.zeros(2, 6), atol=1e-5)
+
+
 def test_marginals_are_differentiable():
     crf = CRF(3)
     em = torch.randn(1, 5, 3, requires_grad=True)

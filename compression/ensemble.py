@@ -1,0 +1,131 @@
+"""An ensemble variant: several exported members run side by side in one ONNX graph whose emissions are their mean,
+decoded with the members' averaged CRF scores.
+
+Members must share the model directory's vocabularies (same training text, same lexicon); one member may read
+more inputs than the others (LAC's words), and the variant then takes that member's extra input files.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import compose, helper, numpy_helper
+
+from .data import DEFAULT_DATA
+from .model_dir import read_raw, register_variant, score_variants, write_raw
+
+INPUT_FILE_KEYS = ("vocab", "bigrams", "lexicon", "lac_tokens")
+
+
+def merge_graphs(files: list[Path], out: Path) -> None:
+    """One graph that feeds the shared inputs to every member and outputs the mean of their ``emissions``."""
+    members = [onnx.load(str(f)) for f in files]
+    inputs: dict[str, onnx.ValueInfoProto] = {}
+    nodes, inits, opsets = [], [], {}
+    outputs = []
+    for i, m in enumerate(members):
+        for op in m.opset_import:
+            opsets[op.domain] = max(opsets.get(op.domain, 0), op.version)
+        prefix = f"m{i}/"
+        p = compose.add_prefix(m, prefix, rename_inputs=True, rename_outputs=True)
+        for x in m.graph.input:
+            inputs.setdefault(x.name, x)
+            nodes.append(helper.make_node("Identity", [x.name], [prefix + x.name], name=f"{prefix}feed_{x.name}"))
+        nodes.extend(p.graph.node)
+        inits.extend(p.graph.initializer)
+        outputs.append(prefix + m.graph.output[0].name)
+    inits.append(numpy_helper.from_array(np.array(1.0 / len(members), dtype=np.float32), "ensemble/scale"))
+    nodes.append(helper.make_node("Sum", outputs, ["ensemble/sum"], name="ensemble/sum"))
+    nodes.append(helper.make_node("Mul", ["ensemble/sum", "ensemble/scale"], ["emissions"], name="ensemble/mean"))
+    graph = helper.make_graph(nodes, "ensemble", list(inputs.values()), [members[0].graph.output[0]], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
+    model.ir_version = max(m.ir_version for m in members)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+
+
+def average_crf(dirs: list[Path], out: Path) -> None:
+    """The members' start, end and transition scores, averaged."""
+    crfs = [np.load(d / read_raw(d)["crf"]) for d in dirs]
+    np.savez(out, **{k: np.mean([c[k] for c in crfs], axis=0).astype(np.float32) for k in ("start", "end", "transitions")})
+
+
+def shared_inputs(out: Path, members: list[Path]) -> dict:
+    """The input files the ensemble reads: the union of the members', each checked identical to the model's own
+    and copied in where the model directory lacks it."""
+    own = read_raw(out)["inputs"]
+    union = dict(own)
+    for d in members:
+        for key, value in read_raw(d)["inputs"].items():
+            if key not in INPUT_FILE_KEYS:
+                if union.get(key, value) != value:
+                    raise ValueError(f"member {d} has {key}={value!r}, the model {union[key]!r}")
+                union[key] = value
+                continue
+            if key in union:
+                if not filecmp.cmp(d / value, out / union[key], shallow=False):
+                    raise ValueError(f"member {d}: {value} differs from {out / union[key]}; members must share vocabularies")
+            else:
+                shutil.copyfile(d / value, out / value)
+                union[key] = value
+    return union
+
+
+def member_record(d: Path) -> dict:
+    """Where a member came from: its directory at build time and how it was trained (command, dev F1, seconds)."""
+    raw = read_raw(d)
+    training = json.loads((d / "training.json").read_text(encoding="utf-8")) if (d / "training.json").is_file() else raw.get("training", {})
+    keep = ("command", "best_dev_f1", "train_seconds", "total_train_seconds", "threads")
+    return {"dir": str(d), "training": {k: training[k] for k in keep if k in training}}
+
+
+def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Path | None) -> str:
+    """Write and register ``ensemble-<variant>``: each member's ``variant`` graph, run together."""
+    name = f"ensemble-{variant}"
+    files = [d / read_raw(d)["variants"][variant]["file"] for d in members]
+    inputs = shared_inputs(out, members)
+    merge_graphs(files, out / f"model.{name}.onnx")
+    average_crf(members, out / "crf.ensemble.npz")
+    register_variant(out, name, f"model.{name}.onnx",
+                     f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), each as its "
+                     f"{variant} variant, run in one graph; emissions and CRF scores averaged")
+    raw = read_raw(out)
+    raw["variants"][name].update(inputs={k: v for k, v in inputs.items() if raw["inputs"].get(k) != v}, crf="crf.ensemble.npz",
+                                 members=[member_record(d) for d in members])
+    spent = [m["training"].get("total_train_seconds", m["training"].get("train_seconds")) for m in raw["variants"][name]["members"]]
+    if all(spent):
+        raw["variants"][name]["total_train_seconds"] = round(sum(spent), 1)
+    write_raw(out, raw)
+    if data is not None:
+        score_variants(out, data, [name])
+    return name
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path, help="model directory that receives the variant (shares the members' vocabularies)")
+    ap.add_argument("members", type=Path, nargs="+", help="exported member directories")
+    ap.add_argument("--variant", action="append", help="member variant to combine (repeatable; default int8-emb4)")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with dev.txt/test.txt to score on")
+    ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--default", action="store_true",
+                    help="serve the ensemble variant with the best dev F1 if it beats the current default on dev")
+    args = ap.parse_args(argv)
+    names = [add_ensemble_variant(args.out, args.members, v, None if args.no_eval else args.data) for v in args.variant or ["int8-emb4"]]
+    if args.default:
+        raw = read_raw(args.out)
+        dev = {n: raw["variants"][n]["metrics"]["dev"]["overall"]["f1"] for n in [*names, raw["default_variant"]]}
+        best = max(names, key=dev.get)
+        if dev[best] > dev[raw["default_variant"]]:
+            raw["default_variant"] = best
+            write_raw(args.out, raw)
+        print(f"default variant: {raw['default_variant']} (dev F1 {dev})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The ensemble variant: members run in one graph, emissions and CRF scores averaged, served by the runtime."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+
+def tiny_member(corpus, out, seed: int, hidden: int = 8):
+    from compression import export, train
+
+    train.main(["--data", str(corpus), "--out", str(out), "--epochs", "1", "--hidden", str(hidden), "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1", "--seed", str(seed)])
+    export.main([str(out), "--no-eval"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def members(tiny_corpus, tmp_path_factory):
+    root = tmp_path_factory.mktemp("members")
+    return [tiny_member(tiny_corpus, root / "a", 1), tiny_member(tiny_corpus, root / "b", 2, hidden=6)]
+
+
+def test_ensemble_variant_averages_member_emissions_and_crf(members, tmp_path):
+    import raner
+    from compression.ensemble import main
+
+    out = tmp_path / "model"
+    shutil.copytree(members[0], out)
+    main([str(out), *map(str, members), "--variant", "fp32", "--no-eval"])
+    raw = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert raw["variants"]["ensemble-fp32"]["crf"] == "crf.ensemble.npz"
+    texts = ["马云在杭州阿里巴巴总部发表演讲", "华为在深圳"]
+    ens = raner.load(out, variant="ensemble-fp32", cache_size=0)
+    each = [raner.load(m, variant="fp32", cache_size=0).emissions(texts) for m in members]
+    for i, got in enumerate(ens.emissions(texts)):
+        assert np.allclose(got, (each[0][i] + each[1][i]) / 2, atol=1e-5)
+    crf = np.load(out / "crf.ensemble.npz")
+    first, second = np.load(members[0] / "crf.npz"), np.load(members[1] / "crf.npz")
+    assert np.allclose(crf["transitions"], (first["transitions"] + second["transitions"]) / 2)
+    assert all(e.text == texts[0][e.start:e.end] for e in ens.predict(texts[0]))
+    single = raner.load(out, variant="fp32", cache_size=0)  # the model's own variants keep their own CRF
+    assert np.allclose(single._crf.start[:1], np.load(out / "crf.npz")["start"][:1])
+
+
+def test_members_with_other_vocabularies_are_refused(members, tmp_path):
+    from compression.ensemble import add_ensemble_variant
+
+    out = tmp_path / "model"
+    shutil.copytree(members[0], out)
+    other = tmp_path / "other"
+    shutil.copytree(members[1], other)
+    (other / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="share vocabularies"):
+        add_ensemble_variant(out, [members[0], other], "fp32", None)
