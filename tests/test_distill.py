@@ -79,7 +79,7 @@ def test_teacher_marginals_are_distributions_over_the_runtime_emissions(tiny_exp
     assert probs.shape == (2, 9, len(rec.manifest.labels))
     assert torch.allclose(probs[0].sum(1), torch.ones(9), atol=1e-5)
     assert torch.allclose(probs[1, :2].sum(1), torch.ones(2), atol=1e-5)
-    # averaging a model with itself is the model: its best tag at each position is the runtime's emission argmax plus CRF
+    # a model averaged with itself is that model
     single = EnsembleTeacher([tiny_exported], rec.manifest.labels).log_marginals(texts)
     assert torch.allclose(single[0], teacher.log_marginals(texts)[0], atol=1e-5)
 
