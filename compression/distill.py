@@ -15,6 +15,7 @@ import torch
 import raner
 
 from .crf import CRF, log_marginals
+from .ensemble import mean_crf
 
 
 class EnsembleTeacher:
@@ -27,9 +28,8 @@ class EnsembleTeacher:
         for d, rec in zip(dirs, self.members):
             if list(rec.manifest.labels) != list(labels):
                 raise ValueError(f"teacher {d} has labels {rec.manifest.labels}, the student {list(labels)}")
-        crfs = [np.load(Path(d) / rec.manifest.crf) for d, rec in zip(dirs, self.members)]
-        self.start, self.end, self.transitions = (torch.from_numpy(np.mean([c[k] for c in crfs], axis=0)).float()
-                                                  for k in ("start", "end", "transitions"))
+        crf = mean_crf([Path(d) for d in dirs])
+        self.start, self.end, self.transitions = (torch.from_numpy(crf[k]) for k in ("start", "end", "transitions"))
 
     @torch.no_grad()
     def log_marginals(self, texts: Sequence[str]) -> torch.Tensor:

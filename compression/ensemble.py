@@ -49,10 +49,10 @@ def merge_graphs(files: list[Path], out: Path) -> None:
     onnx.save(model, str(out))
 
 
-def average_crf(dirs: list[Path], out: Path) -> None:
-    """The members' start, end and transition scores, averaged."""
+def mean_crf(dirs: list[Path]) -> dict[str, np.ndarray]:
+    """The model directories' start, end and transition scores, averaged."""
     crfs = [np.load(d / read_raw(d)["crf"]) for d in dirs]
-    np.savez(out, **{k: np.mean([c[k] for c in crfs], axis=0).astype(np.float32) for k in ("start", "end", "transitions")})
+    return {k: np.mean([c[k] for c in crfs], axis=0).astype(np.float32) for k in ("start", "end", "transitions")}
 
 
 def shared_inputs(out: Path, members: list[Path]) -> dict:
@@ -90,7 +90,7 @@ def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Pat
     files = [d / read_raw(d)["variants"][variant]["file"] for d in members]
     inputs = shared_inputs(out, members)
     merge_graphs(files, out / f"model.{name}.onnx")
-    average_crf(members, out / "crf.ensemble.npz")
+    np.savez(out / "crf.ensemble.npz", **mean_crf(members))
     register_variant(out, name, f"model.{name}.onnx",
                      f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), each as its "
                      f"{variant} variant, run in one graph; emissions and CRF scores averaged")

@@ -162,15 +162,15 @@ def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_
         if char_dropout:
             drop = (torch.rand(batch["chars"].shape) < char_dropout) & (batch["chars"] > 0)
             batch["chars"] = batch["chars"].masked_fill(drop, feat.unk)
+        mask = torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         if any(entity_dropout):
-            inside = (gold != tag_id["O"]) & (torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1))
+            inside = (gold != tag_id["O"]) & mask
             bigram_rate, char_rate = entity_dropout
             if bigram_rate and "bigrams" in batch:
                 batch["bigrams"] = batch["bigrams"].masked_fill(inside & (torch.rand(gold.shape) < bigram_rate), feat.bigram_unk)
             if char_rate:
                 batch["chars"] = batch["chars"].masked_fill(inside & (torch.rand(gold.shape) < char_rate), feat.unk)
         emissions = model.net.run(batch)
-        mask = torch.arange(gold.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         loss = model.crf.nll(emissions, gold, mask)
         if extra_loss is not None:
             loss = loss + extra_loss(batch_texts, batch, emissions)

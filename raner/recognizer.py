@@ -130,13 +130,12 @@ class Recognizer:
                  user_dict: "str | Path | UserDictionary | dict | None" = None):
         self.path = Path(path).resolve()
         files = _model_files(self.path)
-        self.manifest, self._crf = files.manifest, files.crf
+        self.manifest = files.manifest
         variant = variant or self.manifest.default_variant
         if variant not in self.manifest.variants:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
         self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
-        if variant_crf(self.manifest, variant) != self.manifest.crf:
-            self._crf = _load_crf(self.path, variant_crf(self.manifest, variant))
+        self._crf = _load_crf(self.path, variant_crf(self.manifest, variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
         self.user_dict = as_user_dict(user_dict, self.labels)
         labels = self.manifest.labels
