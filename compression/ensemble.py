@@ -42,11 +42,32 @@ def merge_graphs(files: list[Path], out: Path) -> None:
     inits.append(numpy_helper.from_array(np.array(1.0 / len(members), dtype=np.float32), "ensemble/scale"))
     nodes.append(helper.make_node("Sum", outputs, ["ensemble/sum"], name="ensemble/sum"))
     nodes.append(helper.make_node("Mul", ["ensemble/sum", "ensemble/scale"], ["emissions"], name="ensemble/mean"))
+    nodes, inits = share_identical_weights(nodes, inits)
     graph = helper.make_graph(nodes, "ensemble", list(inputs.values()), [members[0].graph.output[0]], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
     model.ir_version = max(m.ir_version for m in members)
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
+
+
+def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
+    """Keep one copy of weights that several members hold byte for byte (LAC's frozen encoder, say) and point every
+    node at it, so ONNX Runtime's common-subexpression elimination can also run the shared computation once."""
+    first: dict[tuple, str] = {}
+    rename: dict[str, str] = {}
+    kept = []
+    for t in inits:
+        key = (t.data_type, tuple(t.dims), t.SerializeToString(deterministic=True).replace(t.name.encode(), b""))
+        if key in first:
+            rename[t.name] = first[key]
+        else:
+            first[key] = t.name
+            kept.append(t)
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            if name in rename:
+                node.input[i] = rename[name]
+    return nodes, kept
 
 
 def mean_crf(dirs: list[Path]) -> dict[str, np.ndarray]:

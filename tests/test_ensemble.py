@@ -55,3 +55,16 @@ def test_members_with_other_vocabularies_are_refused(members, tmp_path):
     (other / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="share vocabularies"):
         add_ensemble_variant(out, [members[0], other], "fp32", None)
+
+
+def test_weights_members_share_are_stored_once(members, tmp_path):
+    import onnx
+
+    from compression.ensemble import merge_graphs
+
+    one = members[0] / "model.fp32.onnx"
+    merge_graphs([one, one], tmp_path / "twice.onnx")
+    merged, single = onnx.load(str(tmp_path / "twice.onnx")), onnx.load(str(one))
+    assert len(merged.graph.initializer) == len(single.graph.initializer) + 1  # + the 1/n scale
+    weight_bytes = lambda m: sum(len(t.raw_data) + 4 * len(t.float_data) + 8 * len(t.int64_data) for t in m.graph.initializer)
+    assert weight_bytes(merged) <= weight_bytes(single) + 4
