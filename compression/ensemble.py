@@ -53,11 +53,14 @@ def merge_graphs(files: list[Path], out: Path) -> None:
 def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
     """Keep one copy of weights that several members hold byte for byte (LAC's frozen encoder, say) and point every
     node at it, so ONNX Runtime's common-subexpression elimination can also run the shared computation once."""
-    first: dict[tuple, str] = {}
+    first: dict[bytes, str] = {}
     rename: dict[str, str] = {}
     kept = []
     for t in inits:
-        key = (t.data_type, tuple(t.dims), t.SerializeToString(deterministic=True).replace(t.name.encode(), b""))
+        unnamed = onnx.TensorProto()
+        unnamed.CopyFrom(t)
+        unnamed.name = ""
+        key = unnamed.SerializeToString(deterministic=True)
         if key in first:
             rename[t.name] = first[key]
         else:

@@ -8,7 +8,6 @@ matched to the torch parameter it came from.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from onnx import numpy_helper
 
 from .export import export_onnx
 from .model import NetConfig, Tagger
+from .model_dir import read_raw
 
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX LSTM gates i, o, f, c; torch wants i, f, c(g), o
 
@@ -69,9 +69,10 @@ def weight_map(cfg: NetConfig) -> dict[str, tuple[str, str]]:
 
 def recover(model_dir: Path, out: Path) -> Path:
     """Write ``out`` (a train.py checkpoint) with the weights of ``model_dir``'s fp32 graph and CRF."""
-    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_raw(model_dir)
     cfg = NetConfig(**manifest["network"])
-    graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(model_dir / "model.fp32.onnx")).graph.initializer}
+    fp32 = model_dir / manifest["variants"]["fp32"]["file"]
+    graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(fp32)).graph.initializer}
     model = Tagger(cfg)
     state = model.state_dict()
     for pname, (gname, how) in weight_map(cfg).items():

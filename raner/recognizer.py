@@ -5,7 +5,6 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -28,14 +27,6 @@ from .user_dict import UserDictionary
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "msra-base"
 
 
-@dataclass(frozen=True)
-class ModelFiles:
-    """The parts of a model directory shared by all its variants."""
-
-    manifest: Manifest
-    crf: CRF
-
-
 def _model_error(path: Path, file: str, e: Exception) -> ModelError:
     return ModelError(f"cannot read {path / file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=path))
 
@@ -43,7 +34,7 @@ def _model_error(path: Path, file: str, e: Exception) -> ModelError:
 @lru_cache(maxsize=16)
 def _load_crf(path: Path, file: str) -> CRF:
     """A CRF score file of the model directory, with the scheme's forbidden moves applied."""
-    manifest = read_manifest(path)
+    manifest = _manifest(path)
     try:
         with np.load(manifest.file(file)) as z:
             crf = CRF.constrained(z["start"], z["end"], z["transitions"], manifest.labels, manifest.scheme)
@@ -57,9 +48,9 @@ def _load_crf(path: Path, file: str) -> CRF:
 
 
 @lru_cache(maxsize=8)
-def _model_files(path: Path) -> ModelFiles:
-    manifest = read_manifest(path)
-    return ModelFiles(manifest, _load_crf(path, manifest.crf))
+def _manifest(path: Path) -> Manifest:
+    """The model directory's manifest, read once (until ``clear_loaded``)."""
+    return read_manifest(path)
 
 
 def variant_crf(manifest: Manifest, variant: str) -> str:
@@ -74,7 +65,7 @@ def variant_inputs(manifest: Manifest, variant: str) -> dict:
 
 @lru_cache(maxsize=16)
 def _featurizer(path: Path, inputs_json: str) -> Featurizer:
-    manifest = _model_files(path).manifest
+    manifest = _manifest(path)
     inputs = json.loads(inputs_json)
     kind = inputs.get("kind", "chars")
     if kind == "wordpiece":
@@ -129,8 +120,8 @@ class Recognizer:
                  batch_size: int = 32, cache_size: int = 1024, scores: bool = False,
                  user_dict: "str | Path | UserDictionary | dict | None" = None):
         self.path = Path(path).resolve()
-        files = _model_files(self.path)
-        self.manifest = files.manifest
+        self.manifest = _manifest(self.path)
+        _load_crf(self.path, self.manifest.crf)  # the model's own CRF is checked whichever variant is asked for
         variant = variant or self.manifest.default_variant
         if variant not in self.manifest.variants:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
@@ -267,7 +258,7 @@ def as_user_dict(value, types) -> UserDictionary | None:
 
 def clear_loaded() -> None:
     """Forget cached model files, featurizers and sessions (after a model directory is rewritten)."""
-    _model_files.cache_clear()
+    _manifest.cache_clear()
     _load_crf.cache_clear()
     _featurizer.cache_clear()
     _session.cache_clear()
