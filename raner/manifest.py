@@ -8,7 +8,7 @@ from pathlib import Path
 from .errors import REBUILD_HINT, ModelError
 
 MANIFEST = "manifest.json"
-VARIANT_FIELDS = ("file", "size_bytes", "parameters", "description", "metrics")
+VARIANT_FIELDS = ("file", "size_bytes", "parameters", "description", "metrics", "batch_invariant")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,9 @@ class Variant:
     parameters: int = 0
     description: str = ""
     metrics: dict = field(default_factory=dict)
+    # False for dynamically quantized graphs: their activation scales are computed per call over the whole batch,
+    # so the runtime runs each piece alone to keep a text's entities independent of its batch-mates.
+    batch_invariant: bool = True
 
 
 @dataclass(frozen=True)
