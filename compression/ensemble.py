@@ -10,6 +10,7 @@ import argparse
 import filecmp
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ import onnx
 from onnx import compose, helper, numpy_helper
 
 from .data import DEFAULT_DATA
-from .model_dir import read_raw, register_variant, score_variants, write_raw
+from raner.manifest import Member, read_manifest, register_variant, write_manifest
+
+from .model_dir import measured_variant, score_variants
 
 INPUT_FILE_KEYS = ("vocab", "bigrams", "lexicon", "lac_tokens")
 
@@ -75,17 +78,17 @@ def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
 
 def mean_crf(dirs: list[Path]) -> dict[str, np.ndarray]:
     """The model directories' start, end and transition scores, averaged."""
-    crfs = [np.load(d / read_raw(d)["crf"]) for d in dirs]
+    crfs = [np.load(d / read_manifest(d).crf) for d in dirs]
     return {k: np.mean([c[k] for c in crfs], axis=0).astype(np.float32) for k in ("start", "end", "transitions")}
 
 
 def shared_inputs(out: Path, members: list[Path]) -> dict:
     """The input files the ensemble reads: the union of the members', each checked identical to the model's own
     and copied in where the model directory lacks it."""
-    own = read_raw(out)["inputs"]
+    own = read_manifest(out).inputs
     union = dict(own)
     for d in members:
-        for key, value in read_raw(d)["inputs"].items():
+        for key, value in read_manifest(d).inputs.items():
             if key not in INPUT_FILE_KEYS:
                 if union.get(key, value) != value:
                     raise ValueError(f"member {d} has {key}={value!r}, the model {union[key]!r}")
@@ -100,31 +103,29 @@ def shared_inputs(out: Path, members: list[Path]) -> dict:
     return union
 
 
-def member_record(d: Path) -> dict:
+def member_record(d: Path) -> Member:
     """Where a member came from: its directory at build time and how it was trained (command, dev F1, seconds)."""
-    raw = read_raw(d)
-    training = json.loads((d / "training.json").read_text(encoding="utf-8")) if (d / "training.json").is_file() else raw.get("training", {})
+    info = d / "training.json"
+    training = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else read_manifest(d).training or {}
     keep = ("command", "best_dev_f1", "train_seconds", "total_train_seconds", "threads")
-    return {"dir": str(d), "training": {k: training[k] for k in keep if k in training}}
+    return Member(str(d), {k: training[k] for k in keep if k in training})
 
 
 def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Path | None) -> str:
     """Write and register ``ensemble-<variant>``: each member's ``variant`` graph, run together."""
     name = f"ensemble-{variant}"
-    files = [d / read_raw(d)["variants"][variant]["file"] for d in members]
+    files = [d / read_manifest(d).variants[variant].file for d in members]
     inputs = shared_inputs(out, members)
     merge_graphs(files, out / f"model.{name}.onnx")
     np.savez(out / "crf.ensemble.npz", **mean_crf(members))
-    register_variant(out, name, f"model.{name}.onnx",
-                     f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), each as its "
-                     f"{variant} variant, run in one graph; emissions and CRF scores averaged")
-    raw = read_raw(out)
-    raw["variants"][name].update(inputs={k: v for k, v in inputs.items() if raw["inputs"].get(k) != v}, crf="crf.ensemble.npz",
-                                 members=[member_record(d) for d in members])
-    spent = [m["training"].get("total_train_seconds", m["training"].get("train_seconds")) for m in raw["variants"][name]["members"]]
-    if all(spent):
-        raw["variants"][name]["total_train_seconds"] = round(sum(spent), 1)
-    write_raw(out, raw)
+    own = read_manifest(out).inputs
+    records = tuple(member_record(d) for d in members)
+    spent = [m.training.get("total_train_seconds", m.training.get("train_seconds")) for m in records]
+    register_variant(out, measured_variant(
+        out, name, f"model.{name}.onnx", f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), "
+        f"each as its {variant} variant, run in one graph; emissions and CRF scores averaged",
+        inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf="crf.ensemble.npz", members=records,
+        total_train_seconds=round(sum(spent), 1) if all(spent) else None))
     if data is not None:
         score_variants(out, data, [name])
     return name
@@ -142,13 +143,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     names = [add_ensemble_variant(args.out, args.members, v, None if args.no_eval else args.data) for v in args.variant or ["int8-emb4"]]
     if args.default:
-        raw = read_raw(args.out)
-        dev = {n: raw["variants"][n]["metrics"]["dev"]["overall"]["f1"] for n in [*names, raw["default_variant"]]}
+        manifest = read_manifest(args.out)
+        dev = {n: manifest.variants[n].metrics["dev"]["overall"]["f1"] for n in [*names, manifest.default_variant]}
         best = max(names, key=dev.get)
-        if dev[best] > dev[raw["default_variant"]]:
-            raw["default_variant"] = best
-            write_raw(args.out, raw)
-        print(f"default variant: {raw['default_variant']} (dev F1 {dev})")
+        if dev[best] > dev[manifest.default_variant]:
+            manifest = replace(manifest, default_variant=best)
+            write_manifest(args.out, manifest)
+        print(f"default variant: {manifest.default_variant} (dev F1 {dev})")
 
 
 if __name__ == "__main__":

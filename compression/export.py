@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +14,14 @@ import torch
 
 import raner
 from raner.lexicon import Lexicon
+from raner.manifest import Manifest, read_manifest, register_variant, write_manifest
 from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
 from .data import DEFAULT_DATA, read_conll
 from .gazetteer import categories_for
 from .model import EmissionNet, NetConfig, Tagger
-from .model_dir import choose_default, forget_loaded, register_variant, score_variants, today, write_raw
+from .model_dir import choose_default, measured_variant, score_variants, today
 from .quantize import add_emb4_variant, quantize
 from .train import CHECKPOINT, WORD_SET_SIZE, featurizer_for, numpy_crf, predict_tags
 
@@ -60,12 +62,11 @@ def save_crf(model: Tagger, path: Path) -> None:
     np.savez(path, start=c.start.detach().numpy(), end=c.end.detach().numpy(), transitions=c.transitions.detach().numpy())
 
 
-def base_manifest(name: str, labels: list[str], cfg: NetConfig, feat_files: dict, training: dict, max_length: int) -> dict:
-    return {
-        "name": name, "format": 1, "created": today(), "labels": labels, "scheme": "BIO", "max_length": max_length,
-        "inputs": feat_files, "crf": "crf.npz", "network": cfg.to_dict(), "default_variant": "fp32",
-        "variants": {}, "training": training,
-    }
+def base_manifest(out: Path, labels: list[str], network: dict, inputs: dict, training: dict, max_length: int,
+                  scheme: str = "BIO") -> Manifest:
+    """The manifest of a new model directory, before any variant is registered (its default will be fp32)."""
+    return Manifest(path=out, name=out.name, labels=tuple(labels), scheme=scheme, max_length=max_length, inputs=inputs,
+                    crf="crf.npz", default_variant="fp32", variants={}, created=today(), network=network, training=training)
 
 
 def torch_onnx_agreement(out: Path, model: Tagger, labels: list[str], texts: list[str]) -> float:
@@ -94,25 +95,23 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
         Lexicon.read(out / "lexicon.tsv", categories_for(cfg.lexicon_width), WORD_SET_SIZE).write_packed(out / "lexicon.npz")
     export_onnx(model.net, out / "model.fp32.onnx")
     save_crf(model, out / "crf.npz")
-    write_raw(out, base_manifest(out.name, labels, cfg, feat_files, training, max_length))
-    register_variant(out, "fp32", "model.fp32.onnx", "the trained network, exported to ONNX in float32")
+    fp32 = measured_variant(out, "fp32", "model.fp32.onnx", "the trained network, exported to ONNX in float32")
+    write_manifest(out, base_manifest(out, labels, cfg.to_dict(), feat_files, training, max_length).with_variant(fp32, default=True))
     info = quantize(out / "model.fp32.onnx", out / "model.int8.onnx")
-    register_variant(out, "int8", "model.int8.onnx",
-                     "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
-                     + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""))
+    register_variant(out, measured_variant(
+        out, "int8", "model.int8.onnx", "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
+        + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else "")))
     print("int8 ops:", info["ops_after"])
     add_emb4_variant(out, "fp32", None)
-    forget_loaded()
     if data is None:
         return {}
     dev = read_conll(data / "dev.txt")
     agree = torch_onnx_agreement(out, model, labels, [s.text for s in dev])
     print(f"torch vs ONNX fp32: identical entities on {agree:.2%} of dev sentences")
-    raw = score_variants(out, data)
-    raw["checks"] = {"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}
-    write_raw(out, raw)
+    score_variants(out, data)
+    write_manifest(out, replace(read_manifest(out), checks={"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}))
     print("default variant:", choose_default(out))
-    return raw
+    return read_manifest(out).to_dict()
 
 
 def main(argv: list[str] | None = None) -> None:

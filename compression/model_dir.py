@@ -1,69 +1,57 @@
-"""Writing a model directory's manifest and registering its variants with their measured scores."""
+"""Registering a model directory's variants with their measured size, parameters and scores, and choosing its default."""
 from __future__ import annotations
 
 import datetime as dt
-import json
+from dataclasses import replace
 from pathlib import Path
 
 import raner
-from raner.manifest import MANIFEST
-from raner.recognizer import clear_loaded
+from raner.manifest import Variant, read_manifest, write_manifest
 
 from .data import read_conll
 from .evaluate import evaluate
 from .onnx_info import parameter_count
 
 
-def read_raw(out: Path) -> dict:
-    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-
-
-def write_raw(out: Path, raw: dict) -> None:
-    (out / MANIFEST).write_text(json.dumps(raw, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    forget_loaded()
-
-
-def forget_loaded() -> None:
-    """Drop the runtime's caches of model files, so a rewritten directory is read afresh."""
-    clear_loaded()
-
-
-def register_variant(out: Path, name: str, file: str, description: str) -> None:
-    """Add or replace a variant entry (size and parameter count measured from the file)."""
-    raw = read_raw(out)
+def measured_variant(out: Path, name: str, file: str, description: str, **fields) -> Variant:
+    """A variant of ``out/file`` with its size and parameter count measured from the file (no scores yet)."""
     path = out / file
-    raw["variants"][name] = {"file": file, "size_bytes": path.stat().st_size, "parameters": parameter_count(path),
-                             "description": description, "metrics": {}}
-    write_raw(out, raw)
+    return Variant(name=name, file=file, size_bytes=path.stat().st_size, parameters=parameter_count(path),
+                   description=description, **fields)
 
 
-def score_variants(out: Path, data: Path, names: list[str] | None = None) -> dict:
+def score_variants(out: Path, data: Path, names: list[str] | None = None) -> None:
     """Evaluate variants through the runtime and store the scores: on a folder's dev.txt and test.txt,
     or on one CoNLL file (stored under its stem, e.g. ``test`` for test.txt)."""
-    raw = read_raw(out)
+    manifest = read_manifest(out)
     if data.is_file():
         splits = {data.stem: read_conll(data)}
     else:
         splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test") if (data / f"{split}.txt").is_file()}
-    for name in names or list(raw["variants"]):
+    variants = dict(manifest.variants)
+    for name in names or list(variants):
         rec = raner.load(out, variant=name, cache_size=0)
+        metrics = dict(variants[name].metrics)
         for split, sentences in splits.items():
-            raw["variants"][name]["metrics"][split] = evaluate(rec, sentences)
-            print(f"{name:>12} {split:>4} F1 {raw['variants'][name]['metrics'][split]['overall']['f1']:.4f}", flush=True)
-    write_raw(out, raw)
-    return raw
+            metrics[split] = evaluate(rec, sentences)
+            print(f"{name:>12} {split:>4} F1 {metrics[split]['overall']['f1']:.4f}", flush=True)
+        variants[name] = replace(variants[name], metrics=metrics)
+    write_manifest(out, replace(manifest, variants=variants))
 
 
 def choose_default(out: Path, candidates: list[str] | None = None, max_drop: float = 0.003) -> str:
     """The smallest candidate (default: every variant but fp32) whose dev F1 is within ``max_drop`` of fp32's
-    (selected on dev, never test)."""
-    raw = read_raw(out)
-    candidates = [v for v in raw["variants"] if v != "fp32"] if candidates is None else candidates
-    ref = raw["variants"]["fp32"]["metrics"]["dev"]["overall"]["f1"]
-    ok = [c for c in candidates if c in raw["variants"] and ref - raw["variants"][c]["metrics"]["dev"]["overall"]["f1"] <= max_drop]
-    best = min(ok, key=lambda c: raw["variants"][c]["size_bytes"]) if ok else "fp32"
-    raw["default_variant"] = best
-    write_raw(out, raw)
+    (selected on dev, never test), made the default."""
+    manifest = read_manifest(out)
+    variants = manifest.variants
+    candidates = [v for v in variants if v != "fp32"] if candidates is None else candidates
+
+    def dev_f1(name: str) -> float:
+        return variants[name].metrics["dev"]["overall"]["f1"]
+
+    ok = [c for c in candidates if c in variants and dev_f1("fp32") - dev_f1(c) <= max_drop]
+    best = min(ok, key=lambda c: variants[c].size_bytes) if ok else "fp32"
+    write_manifest(out, replace(manifest, default_variant=best))
     return best
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 import torch
 
 from raner.features import bigram_keys, read_table, write_table
+from raner.manifest import read_manifest, register_variant, write_manifest
 from raner.normalize import normalize
 
 from .data import DEFAULT_DATA, Sentence, read_conll
 from .export import export_onnx, load_checkpoint
 from .model import NetConfig, Tagger
-from .model_dir import choose_default, forget_loaded, read_raw, register_variant, score_variants, write_raw
+from .model_dir import choose_default, measured_variant, score_variants
 from .quantize import add_emb4_variant, quantize
 from .train import CHECKPOINT, Optimizers, dev_f1, featurizer_for, save_checkpoint, seed_everything, to_tensors, train_epoch
 
@@ -249,18 +250,13 @@ def main(argv: list[str] | None = None) -> None:
             + (f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels")
                if args.epochs else "no fine-tune"))
     for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""), ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
-        register_variant(out, name, file, desc + extra_desc)
-        raw = read_raw(out)
-        raw["variants"][name]["inputs"] = inputs
-        write_raw(out, raw)
-    forget_loaded()
+        register_variant(out, measured_variant(out, name, file, desc + extra_desc, inputs=inputs))
     score_variants(out, args.data, ["pruned", "pruned-int8"])
     add_emb4_variant(out, "pruned", args.data)
-    raw = read_raw(out)
-    raw["pruning"] = {"command": "python -m compression.prune " + " ".join(argv or __import__("sys").argv[1:]),
-                      "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
-                      "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
-    write_raw(out, raw)
+    pruning = {"command": "python -m compression.prune " + " ".join(argv or __import__("sys").argv[1:]),
+               "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
+               "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
+    write_manifest(out, replace(read_manifest(out), pruning=pruning))
     print("default variant:", choose_default(out))
 
 

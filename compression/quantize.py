@@ -15,7 +15,9 @@ from onnx import helper, numpy_helper
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from .data import DEFAULT_DATA
-from .model_dir import choose_default, read_raw, register_variant, score_variants, write_raw
+from raner.manifest import read_manifest, register_variant
+
+from .model_dir import choose_default, measured_variant, score_variants
 from .onnx_info import PACKED_4BIT_SUFFIX, op_counts
 
 QUANTIZED_OPS = ("MatMul", "LSTM", "Gather")
@@ -131,17 +133,14 @@ def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows
 def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 32) -> str:
     """Write ``<base>-int8-emb4`` (``int8-emb4`` from fp32): ``base``'s network with int8 weights and 4-bit embedding tables, registered
     and scored like the other variants (it shares ``base``'s vocabularies)."""
-    raw = read_raw(out)
-    source = raw["variants"][base]
+    source = read_manifest(out).variants[base]
     name = "int8-emb4" if base == "fp32" else f"{base}-int8-emb4"
     file = f"model.{name}.onnx"
-    info = quantize(out / source["file"], out / file, table_bits=4, block_size=block_size)
-    register_variant(out, name, file, f"{base}, then dynamic INT8 with the word-level embedding tables (10,000 rows or more: "
-                     f"bigrams, lexicon words) in 4 bits (blocks of {block_size} values, GatherBlockQuantized) and LAC's GRU "
-                     "weights stored as float16")
-    raw = read_raw(out)
-    raw["variants"][name]["inputs"] = source.get("inputs", {})
-    write_raw(out, raw)
+    info = quantize(out / source.file, out / file, table_bits=4, block_size=block_size)
+    register_variant(out, measured_variant(
+        out, name, file, f"{base}, then dynamic INT8 with the word-level embedding tables (10,000 rows or more: "
+        f"bigrams, lexicon words) in 4 bits (blocks of {block_size} values, GatherBlockQuantized) and LAC's GRU "
+        "weights stored as float16", inputs=dict(source.inputs or {})))
     print("ops:", info["ops_after"])
     if data is not None:
         score_variants(out, data, [name])

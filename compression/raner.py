@@ -19,7 +19,7 @@ import random
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ import raner
 from raner.benchmark import agreement
 from raner.chunking import chunk_spans
 from raner.features import read_table
+from raner.manifest import read_manifest, register_variant, write_manifest
 from raner.markup import read_marked_file
 from raner.normalize import normalize
 from raner.spans import tags_to_spans
@@ -37,7 +38,7 @@ from raner.wordpiece import WordPieceFeaturizer, safe_max_length
 from .data import read_conll
 from .export import base_manifest
 from .head_pruning import PrunePlan, apply_plan, make_plan, measure_importance, parameters
-from .model_dir import choose_default, forget_loaded, read_raw, register_variant, score_variants, write_raw
+from .model_dir import choose_default, measured_variant, score_variants
 from .model_source import SourceError, resolve_model
 from .quantize import quantize
 from .transformer_crf import (INPUT_NAMES, SourceModel, TransformerCRF, gather_units, load_model, numpy_crf, read_source,
@@ -49,16 +50,6 @@ RANER_NEWS = "damo/nlp_raner_named-entity-recognition_chinese-base-news"
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "news.txt"
 FILES = {"fp32": "model.fp32.onnx", "int8": "model.int8.onnx", "pruned": "model.pruned.onnx", "pruned-int8": "model.pruned-int8.onnx"}
 INT8_DESCRIPTION = "ONNX Runtime dynamic INT8: MatMul and embedding Gather weights int8 (per channel), activations quantized on the fly"
-
-
-@dataclass(frozen=True)
-class Network:
-    """The network description stored in the manifest (``base_manifest`` takes an object with ``to_dict``)."""
-
-    shape: dict
-
-    def to_dict(self) -> dict:
-        return dict(self.shape)
 
 
 def sample_pieces(max_length: int) -> list[str]:
@@ -150,17 +141,17 @@ def read_training(data: Path, limit: int, seed: int) -> list:
     return sentences[:limit] if limit else sentences
 
 
-def write_base(out: Path, name: str, source: SourceModel, model: TransformerCRF, model_ref: str, max_length: int,
+def write_base(out: Path, source: SourceModel, model: TransformerCRF, model_ref: str, max_length: int,
                max_tokens: int) -> None:
-    """The manifest with no variants yet: labels, scheme, WordPiece inputs, CRF file, network shape and source."""
+    """The manifest with the fp32 variant: labels, scheme, WordPiece inputs, CRF file, network shape and source."""
     inputs = {"kind": "wordpiece", "vocab": "vocab.txt", "lowercase": source.lowercase, "max_tokens": max_tokens}
     configuration = json.loads((source.path / "configuration.json").read_text(encoding="utf-8")) \
         if (source.path / "configuration.json").is_file() else {}
     training = {"source": model_ref, "source_dir": str(source.path), "framework": "ModelScope transformer-crf (RaNER)",
                 "task": configuration.get("task"), "model_type": source.raw_config.get("model_type")}
-    raw = base_manifest(name, source.labels, Network(model.shape()), inputs, training, max_length)
-    raw["scheme"] = source.scheme
-    write_raw(out, raw)
+    fp32 = measured_variant(out, "fp32", FILES["fp32"], "the RaNER network (StructBERT encoder + linear) exported to ONNX in float32")
+    base = base_manifest(out, source.labels, model.shape(), inputs, training, max_length, source.scheme)
+    write_manifest(out, base.with_variant(fp32, default=True))
 
 
 def add_pruned_variants(args: argparse.Namespace, out: Path, model: TransformerCRF, feat: WordPieceFeaturizer,
@@ -189,13 +180,10 @@ def add_pruned_variants(args: argparse.Namespace, out: Path, model: TransformerC
     quantize(out / FILES["pruned"], out / FILES["pruned-int8"], per_channel=True)
     desc = f"structured pruning: {sizes} by gradient importance on {origin}{tuned}"
     for name, extra in (("pruned", ""), ("pruned-int8", "; then dynamic INT8")):
-        register_variant(out, name, FILES[name], desc + extra)
-    raw = read_raw(out)
-    for name in ("pruned", "pruned-int8"):
-        raw["variants"][name]["network"] = after
-    raw["pruning"] = {"heads": args.prune_heads, "ffn": args.prune_ffn, "importance": origin, "kept": plan.to_dict(),
-                      "fine_tune_steps": args.finetune_steps if train else 0}
-    write_raw(out, raw)
+        register_variant(out, measured_variant(out, name, FILES[name], desc + extra, network=after))
+    pruning = {"heads": args.prune_heads, "ffn": args.prune_ffn, "importance": origin, "kept": plan.to_dict(),
+               "fine_tune_steps": args.finetune_steps if train else 0}
+    write_manifest(out, replace(read_manifest(out), pruning=pruning))
     return pruned
 
 
@@ -225,14 +213,12 @@ def build(args: argparse.Namespace) -> dict:
 
     export_onnx(model, out / FILES["fp32"])
     save_crf(model, out / "crf.npz")
-    write_base(out, out.name, source, model, str(args.model), max_length, max_tokens)
-    register_variant(out, "fp32", FILES["fp32"], "the RaNER network (StructBERT encoder + linear) exported to ONNX in float32")
+    write_base(out, source, model, str(args.model), max_length, max_tokens)
     checks = {"torch_viterbi_identical_sentences": decode, "fp32": runtime_check(out, model, feat, labels, scheme, check_texts)}
     print(f"torch vs ONNX fp32: {checks['fp32']}")
 
     quantize(out / FILES["fp32"], out / FILES["int8"], per_channel=True)
-    register_variant(out, "int8", FILES["int8"], INT8_DESCRIPTION)
-    forget_loaded()
+    register_variant(out, measured_variant(out, "int8", FILES["int8"], INT8_DESCRIPTION))
     variants = ["fp32", "int8"]
 
     train = read_training(args.data, args.train_sentences, args.seed) if args.data else []
@@ -244,25 +230,22 @@ def build(args: argparse.Namespace) -> dict:
     fp32 = raner.load(out, variant="fp32", cache_size=0)
     for name in variants[1:]:
         checks[f"{name}_vs_fp32_entity_agreement"] = agreement(fp32, fp32.with_variant(name), texts)["agreement"]
-    raw = read_raw(out)
-    raw["checks"] = checks
-    raw["training"]["seconds"] = round(time.time() - started, 1)
-    raw["training"]["command"] = "python -m compression.raner " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    write_raw(out, raw)
+    manifest = read_manifest(out)
+    command = "python -m compression.raner " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    training = {**(manifest.training or {}), "seconds": round(time.time() - started, 1), "command": command}
+    write_manifest(out, replace(manifest, checks=checks, training=training))
     print("agreement with fp32 on samples/news.txt: " + ", ".join(f"{n} {checks[f'{n}_vs_fp32_entity_agreement']:.3f}" for n in variants[1:]))
 
     if args.data and (args.data / "dev.txt").is_file():
         score_variants(out, args.data / "dev.txt")
     if args.eval:
         score_variants(out, args.eval)
-    if "dev" in read_raw(out)["variants"]["fp32"]["metrics"]:
+    manifest = read_manifest(out)
+    if "dev" in manifest.variants["fp32"].metrics:
         print(f"default variant (dev F1 within 0.3 points of fp32, smallest): {choose_default(out, variants[1:])}")
     else:
-        raw = read_raw(out)
-        raw["default_variant"] = args.default if args.default in raw["variants"] else "fp32"
-        write_raw(out, raw)
-    forget_loaded()
-    return read_raw(out)
+        write_manifest(out, replace(manifest, default_variant=args.default if args.default in manifest.variants else "fp32"))
+    return read_manifest(out).to_dict()
 
 
 def parser() -> argparse.ArgumentParser:

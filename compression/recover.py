@@ -16,9 +16,10 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from raner.manifest import read_manifest
+
 from .export import export_onnx
 from .model import NetConfig, Tagger
-from .model_dir import read_raw
 
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX LSTM gates i, o, f, c; torch wants i, f, c(g), o
 
@@ -69,20 +70,20 @@ def weight_map(cfg: NetConfig) -> dict[str, tuple[str, str]]:
 
 def recover(model_dir: Path, out: Path) -> Path:
     """Write ``out`` (a train.py checkpoint) with the weights of ``model_dir``'s fp32 graph and CRF."""
-    manifest = read_raw(model_dir)
-    cfg = NetConfig(**manifest["network"])
-    fp32 = model_dir / manifest["variants"]["fp32"]["file"]
+    manifest = read_manifest(model_dir)
+    cfg = NetConfig(**manifest.network)
+    fp32 = model_dir / manifest.variants["fp32"].file
     graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(fp32)).graph.initializer}
     model = Tagger(cfg)
     state = model.state_dict()
     for pname, (gname, how) in weight_map(cfg).items():
         state["net." + pname] = torch.from_numpy(np.ascontiguousarray(_candidates(gname, graph[gname])[how]))
-    crf = np.load(model_dir / manifest["crf"])
+    crf = np.load(model_dir / manifest.crf)
     for key in ("start", "end", "transitions"):
         state["crf." + key] = torch.from_numpy(crf[key])
     model.load_state_dict(state)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": cfg.to_dict(), "labels": manifest["labels"], "state_dict": model.state_dict(),
+    torch.save({"config": cfg.to_dict(), "labels": list(manifest.labels), "state_dict": model.state_dict(),
                 "recovered_from": str(model_dir)}, out)
     return out
 

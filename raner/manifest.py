@@ -1,19 +1,38 @@
-"""The model description (``manifest.json``): labels, inputs, CRF file and the variants with their files."""
+"""The model description (``manifest.json``), read and written as typed records: labels, inputs, CRF file and
+the variants with their files, what they override and what was measured on them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .errors import REBUILD_HINT, ModelError
 
 MANIFEST = "manifest.json"
-VARIANT_FIELDS = ("file", "size_bytes", "parameters", "description", "metrics", "batch_invariant")
+FORMAT = 1
+_AFTER_WRITE: list[Callable[[], None]] = []
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model an ensemble variant runs: its directory at build time and how it was trained."""
+
+    dir: str
+    training: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"dir": self.dir, "training": dict(self.training)}
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One ONNX file of the model (fp32, int8, pruned, ...) and what was measured on it."""
+    """One ONNX file of the model (fp32, int8, pruned, an ensemble, ...), what it overrides and what was measured.
+
+    ``inputs`` overrides the model's input files (a pruned bigram table; ``None``: no overrides), ``crf`` names the
+    variant's own CRF file (an ensemble's averaged scores; ``None``: the model's), ``members`` lists an ensemble's
+    models and ``network`` the shape of a network that differs from the model's (a pruned transformer).
+    """
 
     name: str
     file: str
@@ -21,14 +40,39 @@ class Variant:
     parameters: int = 0
     description: str = ""
     metrics: dict = field(default_factory=dict)
-    # False for dynamically quantized graphs: their activation scales are computed per call over the whole batch,
-    # so the runtime runs each piece alone to keep a text's entities independent of its batch-mates.
-    batch_invariant: bool = True
+    inputs: dict | None = None
+    crf: str | None = None
+    network: dict | None = None
+    members: tuple[Member, ...] = ()
+    total_train_seconds: float | None = None
+    extra: dict = field(default_factory=dict)  # fields this version does not know, kept so a rewrite loses nothing
+
+    @property
+    def batch_invariant(self) -> bool:
+        """Whether a text's entities cannot depend on its batch-mates: not so for ONNX Runtime's dynamic INT8, which
+        scales activations per call (every variant whose name has an ``int8`` part)."""
+        return "int8" not in self.name.split("-")
+
+    def to_dict(self) -> dict:
+        """The variant's entry in ``manifest.json`` (optional fields only when set)."""
+        d = {"file": self.file, "size_bytes": self.size_bytes, "parameters": self.parameters,
+             "description": self.description, "metrics": self.metrics}
+        optional = {"inputs": self.inputs, "crf": self.crf, "network": self.network,
+                    "members": [m.to_dict() for m in self.members] or None, "total_train_seconds": self.total_train_seconds}
+        d.update({k: v for k, v in optional.items() if v is not None})
+        return {**d, **self.extra}
+
+    @classmethod
+    def from_dict(cls, name: str, spec: dict) -> Variant:
+        known = {f.name for f in fields(cls)} - {"name", "extra", "members"}
+        members = tuple(Member(str(m["dir"]), dict(m.get("training", {}))) for m in spec.get("members", ()))
+        return cls(name=name, members=members, extra={k: v for k, v in spec.items() if k not in known | {"members"}},
+                   **{k: v for k, v in spec.items() if k in known})
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """Everything the runtime needs to know about a model directory."""
+    """Everything the runtime needs to know about a model directory, and what the build recorded there."""
 
     path: Path
     name: str
@@ -39,7 +83,13 @@ class Manifest:
     crf: str
     default_variant: str
     variants: dict[str, Variant]
-    raw: dict
+    format: int = FORMAT
+    created: str | None = None
+    network: dict | None = None
+    training: dict | None = None
+    checks: dict | None = None
+    pruning: dict | None = None
+    extra: dict = field(default_factory=dict)  # top-level fields this version does not know
 
     def file(self, name: str) -> Path:
         """A file of the model directory; ModelError naming it if absent."""
@@ -47,6 +97,47 @@ class Manifest:
         if not p.is_file():
             raise ModelError(f"model file missing: {p}; " + REBUILD_HINT.format(path=self.path))
         return p
+
+    def variant_inputs(self, variant: str) -> dict:
+        """The model's input files with the variant's own overrides."""
+        return {**self.inputs, **(self.variants[variant].inputs or {})}
+
+    def variant_crf(self, variant: str) -> str:
+        """The variant's CRF file: its own, else the model's."""
+        return self.variants[variant].crf or self.crf
+
+    def with_variant(self, variant: Variant, default: bool = False) -> Manifest:
+        """This manifest with ``variant`` added or replaced in place (and made the default if asked)."""
+        variants = {**self.variants, variant.name: variant}
+        return replace(self, variants=variants, default_variant=variant.name if default else self.default_variant)
+
+    def to_dict(self) -> dict:
+        """The ``manifest.json`` content (optional fields only when set)."""
+        d: dict = {"name": self.name, "format": self.format}
+        if self.created is not None:
+            d["created"] = self.created
+        d.update({"labels": list(self.labels), "scheme": self.scheme, "max_length": self.max_length,
+                  "inputs": self.inputs, "crf": self.crf})
+        if self.network is not None:
+            d["network"] = self.network
+        d.update({"default_variant": self.default_variant, "variants": {n: v.to_dict() for n, v in self.variants.items()}})
+        d.update({k: v for k, v in (("training", self.training), ("checks", self.checks), ("pruning", self.pruning))
+                  if v is not None})
+        return {**d, **self.extra}
+
+
+def manifest_from_dict(path: str | Path, raw: dict) -> Manifest:
+    """A Manifest from ``manifest.json`` content (KeyError, TypeError or ValueError if incomplete)."""
+    known = {f.name for f in fields(Manifest)} - {"path", "extra"}
+    return Manifest(
+        path=Path(path), name=raw["name"], labels=tuple(raw["labels"]), scheme=raw.get("scheme", "BIO"),
+        max_length=int(raw["max_length"]), inputs=dict(raw["inputs"]), crf=raw["crf"],
+        default_variant=raw["default_variant"],
+        variants={name: Variant.from_dict(name, spec) for name, spec in raw["variants"].items()},
+        format=raw.get("format", FORMAT), created=raw.get("created"), network=raw.get("network"),
+        training=raw.get("training"), checks=raw.get("checks"), pruning=raw.get("pruning"),
+        extra={k: v for k, v in raw.items() if k not in known},
+    )
 
 
 def read_manifest(path: str | Path) -> Manifest:
@@ -63,17 +154,35 @@ def read_manifest(path: str | Path) -> Manifest:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ModelError(f"{mpath} is not valid JSON ({e}); " + hint) from None
     try:
-        variants = {name: Variant(name=name, **{k: v for k, v in spec.items() if k in VARIANT_FIELDS})
-                    for name, spec in raw["variants"].items()}
-        manifest = Manifest(
-            path=path, name=raw["name"], labels=tuple(raw["labels"]), scheme=raw.get("scheme", "BIO"),
-            max_length=int(raw["max_length"]), inputs=dict(raw["inputs"]), crf=raw["crf"],
-            default_variant=raw["default_variant"], variants=variants, raw=raw,
-        )
-    except (KeyError, TypeError, ValueError) as e:
+        manifest = manifest_from_dict(path, raw)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelError(f"{mpath} is incomplete or malformed ({type(e).__name__}: {e}); " + hint) from None
-    if manifest.default_variant not in variants:
-        raise ModelError(f"{mpath}: default_variant {manifest.default_variant!r} is not among the variants {sorted(variants)}; " + hint)
+    if manifest.default_variant not in manifest.variants:
+        raise ModelError(f"{mpath}: default_variant {manifest.default_variant!r} is not among the variants "
+                         f"{sorted(manifest.variants)}; " + hint)
     if manifest.max_length < 1:
         raise ModelError(f"{mpath}: max_length must be positive")
+    return manifest
+
+
+def on_write(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call ``hook`` after every ``write_manifest`` (the runtime's caches of loaded model files register here)."""
+    _AFTER_WRITE.append(hook)
+    return hook
+
+
+def write_manifest(path: str | Path, manifest: Manifest) -> None:
+    """Write ``<path>/manifest.json``, then drop what the runtime has cached of model directories."""
+    if manifest.default_variant not in manifest.variants:
+        raise ValueError(f"default_variant {manifest.default_variant!r} is not among the variants {sorted(manifest.variants)}")
+    text = json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    (Path(path) / MANIFEST).write_text(text, encoding="utf-8")
+    for hook in _AFTER_WRITE:
+        hook()
+
+
+def register_variant(model_dir: str | Path, variant: Variant, default: bool = False) -> Manifest:
+    """Add ``variant`` to the model directory's manifest, or replace the one of its name; returns the new manifest."""
+    manifest = read_manifest(model_dir).with_variant(variant, default)
+    write_manifest(model_dir, manifest)
     return manifest

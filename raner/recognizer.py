@@ -19,7 +19,7 @@ from .errors import REBUILD_HINT, ModelError, UnknownVariantError
 from .features import Featurizer, read_table
 from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
-from .manifest import Manifest, read_manifest
+from .manifest import Manifest, on_write, read_manifest
 from .normalize import normalize
 from .spans import tags_to_spans
 from .user_dict import UserDictionary
@@ -51,16 +51,6 @@ def _load_crf(path: Path, file: str) -> CRF:
 def _manifest(path: Path) -> Manifest:
     """The model directory's manifest, read once (until ``clear_loaded``)."""
     return read_manifest(path)
-
-
-def variant_crf(manifest: Manifest, variant: str) -> str:
-    """The variant's CRF file: its own (an ensemble's averaged scores) or the model's."""
-    return manifest.raw["variants"][variant].get("crf", manifest.crf)
-
-
-def variant_inputs(manifest: Manifest, variant: str) -> dict:
-    """The model's input files, with the variant's own overrides (a pruned vocabulary, say)."""
-    return {**manifest.inputs, **manifest.raw["variants"][variant].get("inputs", {})}
 
 
 @lru_cache(maxsize=16)
@@ -125,8 +115,8 @@ class Recognizer:
         variant = variant or self.manifest.default_variant
         if variant not in self.manifest.variants:
             raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
-        self._featurizer = _featurizer(self.path, json.dumps(variant_inputs(self.manifest, variant), sort_keys=True))
-        self._crf = _load_crf(self.path, variant_crf(self.manifest, variant))
+        self._featurizer = _featurizer(self.path, json.dumps(self.manifest.variant_inputs(variant), sort_keys=True))
+        self._crf = _load_crf(self.path, self.manifest.variant_crf(variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
         self.user_dict = as_user_dict(user_dict, self.labels)
         labels = self.manifest.labels
@@ -256,8 +246,9 @@ def as_user_dict(value, types) -> UserDictionary | None:
     return UserDictionary(value, types)
 
 
+@on_write
 def clear_loaded() -> None:
-    """Forget cached model files, featurizers and sessions (after a model directory is rewritten)."""
+    """Forget cached model files, featurizers and sessions (``write_manifest`` calls this after each write)."""
     _manifest.cache_clear()
     _load_crf.cache_clear()
     _featurizer.cache_clear()

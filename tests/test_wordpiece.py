@@ -108,7 +108,8 @@ def test_safe_max_length_bound():
 
 def test_vocabulary_problems_are_model_errors(tmp_path):
     (tmp_path / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
-    manifest = Manifest(tmp_path, "m", ("O",), "BIO", 10, {}, "crf.npz", "fp32", {}, {})
+    manifest = Manifest(path=tmp_path, name="m", labels=("O",), scheme="BIO", max_length=10, inputs={}, crf="crf.npz",
+                        default_variant="fp32", variants={})
     with pytest.raises(ModelError, match="lacks \\[CLS\\], \\[SEP\\]"):
         WordPieceFeaturizer.from_inputs(manifest, {"kind": "wordpiece", "vocab": "vocab.txt"})
     with pytest.raises(ModelError, match="missing"):
