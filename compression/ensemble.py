@@ -114,7 +114,8 @@ def member_record(d: Path) -> Member:
 def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Path | None) -> str:
     """Write and register ``ensemble-<variant>``: each member's ``variant`` graph, run together."""
     name = f"ensemble-{variant}"
-    files = [d / read_manifest(d).variants[variant].file for d in members]
+    chosen = [read_manifest(d).variants[variant] for d in members]
+    files = [d / v.file for d, v in zip(members, chosen)]
     inputs = shared_inputs(out, members)
     merge_graphs(files, out / f"model.{name}.onnx")
     np.savez(out / "crf.ensemble.npz", **mean_crf(members))
@@ -125,7 +126,8 @@ def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Pat
         out, name, f"model.{name}.onnx", f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), "
         f"each as its {variant} variant, run in one graph; emissions and CRF scores averaged",
         inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf="crf.ensemble.npz", members=records,
-        total_train_seconds=round(sum(spent), 1) if all(spent) else None))
+        total_train_seconds=round(sum(spent), 1) if all(spent) else None,
+        batch_invariant=all(v.batch_invariant for v in chosen)))
     if data is not None:
         score_variants(out, data, [name])
     return name

@@ -100,7 +100,7 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     info = quantize(out / "model.fp32.onnx", out / "model.int8.onnx")
     register_variant(out, measured_variant(
         out, "int8", "model.int8.onnx", "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
-        + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else "")))
+        + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""), batch_invariant=False))
     print("int8 ops:", info["ops_after"])
     add_emb4_variant(out, "fp32", None)
     if data is None:

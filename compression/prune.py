@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> None:
             + (f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels")
                if args.epochs else "no fine-tune"))
     for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""), ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
-        register_variant(out, measured_variant(out, name, file, desc + extra_desc, inputs=inputs))
+        register_variant(out, measured_variant(out, name, file, desc + extra_desc, inputs=inputs,
+                                               batch_invariant=name == "pruned"))
     score_variants(out, args.data, ["pruned", "pruned-int8"])
     add_emb4_variant(out, "pruned", args.data)
     pruning = {"command": "python -m compression.prune " + " ".join(argv or __import__("sys").argv[1:]),

@@ -180,7 +180,8 @@ def add_pruned_variants(args: argparse.Namespace, out: Path, model: TransformerC
     quantize(out / FILES["pruned"], out / FILES["pruned-int8"], per_channel=True)
     desc = f"structured pruning: {sizes} by gradient importance on {origin}{tuned}"
     for name, extra in (("pruned", ""), ("pruned-int8", "; then dynamic INT8")):
-        register_variant(out, measured_variant(out, name, FILES[name], desc + extra, network=after))
+        register_variant(out, measured_variant(out, name, FILES[name], desc + extra, network=after,
+                                               batch_invariant=name == "pruned"))
     pruning = {"heads": args.prune_heads, "ffn": args.prune_ffn, "importance": origin, "kept": plan.to_dict(),
                "fine_tune_steps": args.finetune_steps if train else 0}
     write_manifest(out, replace(read_manifest(out), pruning=pruning))
@@ -218,7 +219,7 @@ def build(args: argparse.Namespace) -> dict:
     print(f"torch vs ONNX fp32: {checks['fp32']}")
 
     quantize(out / FILES["fp32"], out / FILES["int8"], per_channel=True)
-    register_variant(out, measured_variant(out, "int8", FILES["int8"], INT8_DESCRIPTION))
+    register_variant(out, measured_variant(out, "int8", FILES["int8"], INT8_DESCRIPTION, batch_invariant=False))
     variants = ["fp32", "int8"]
 
     train = read_training(args.data, args.train_sentences, args.seed) if args.data else []

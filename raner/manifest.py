@@ -45,13 +45,10 @@ class Variant:
     network: dict | None = None
     members: tuple[Member, ...] = ()
     total_train_seconds: float | None = None
+    # False for dynamically quantized graphs: their activation scales are computed per call over the whole batch,
+    # so the runtime runs each piece alone to keep a text's entities independent of its batch-mates.
+    batch_invariant: bool = True
     extra: dict = field(default_factory=dict)  # fields this version does not know, kept so a rewrite loses nothing
-
-    @property
-    def batch_invariant(self) -> bool:
-        """Whether a text's entities cannot depend on its batch-mates: not so for ONNX Runtime's dynamic INT8, which
-        scales activations per call (every variant whose name has an ``int8`` part)."""
-        return "int8" not in self.name.split("-")
 
     def to_dict(self) -> dict:
         """The variant's entry in ``manifest.json`` (optional fields only when set)."""
@@ -60,6 +57,8 @@ class Variant:
         optional = {"inputs": self.inputs, "crf": self.crf, "network": self.network,
                     "members": [m.to_dict() for m in self.members] or None, "total_train_seconds": self.total_train_seconds}
         d.update({k: v for k, v in optional.items() if v is not None})
+        if not self.batch_invariant:
+            d["batch_invariant"] = False
         return {**d, **self.extra}
 
     @classmethod
