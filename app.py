@@ -6,6 +6,8 @@ RANER_MODEL=models/other python app.py   # serve another model directory
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import logging
 import os
 import sys
 
@@ -15,32 +17,53 @@ from fastapi import FastAPI
 
 import raner
 import theme
-from webapp.rest import add_rest_routes
+from webapp.limits import Limits, writable_temp_dir
+from webapp.rest import BodyLimit, add_rest_routes
 from webapp.service import NerService
 from webapp.ui import build_ui
 
 
-def create_app(model_path: str | None = None, threads: int = 1) -> FastAPI:
-    """The FastAPI app with REST routes and the Gradio UI mounted at /."""
-    service = NerService(model_path, threads=threads)
+def create_app(model_path: str | None = None, limits: Limits | None = None) -> FastAPI:
+    """The FastAPI app with REST routes and the Gradio UI mounted at /, every visitor-facing bound from ``limits``."""
+    limits = limits or Limits()
+    service = NerService(model_path, limits)
     api = FastAPI(title="raner-lite", version=raner.__version__,
                   description="Chinese named-entity recognition (PER, LOC, ORG). Gradio UI at /, REST under /api.")
     add_rest_routes(api, service)
+    # Gradio's routes get the same kind of body bound as REST, before Gradio parses anything: an upload request
+    # holds one file of the upload limit, every other request a text of at most max_chars.
+    api.add_middleware(BodyLimit, prefix="/gradio_api/upload", limit=limits.upload_bytes + 64_000,
+                       what=f"upload one file of at most {limits.upload_mb} MB")
+    api.add_middleware(BodyLimit, prefix="/gradio_api/", limit=limits.body_bytes,
+                       what=f"the limit is {limits.max_chars:,} characters of text")
     demo = build_ui(service)
-    demo.queue(default_concurrency_limit=2, max_size=64)
-    return gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"],
-                                max_file_size="20mb")
+    demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)
+    app = gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"],
+                              max_file_size=limits.upload_bytes)
+    # Gradio checks that a file sent to an event was uploaded by a visitor only once it "has launched", a flag that
+    # launch() sets and mount_gradio_app() does not (gradio 6.31): without it, a forged FileData path to any file
+    # of the server was copied into the cache and handed to the Bulk handler. Set it, so every event gets the check.
+    demo.has_launched = True
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.environ.get("RANER_MODEL"), help="model directory (default: the shipped model)")
-    ap.add_argument("--threads", type=int, default=int(os.environ.get("RANER_THREADS", "1")))
+    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per call (default: RANER_THREADS or 1)")
     args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
-    port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     try:
-        app = create_app(args.model, args.threads)
+        port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+        limits = Limits.from_env()
+        if args.threads is not None:
+            limits = dataclasses.replace(limits, threads=max(1, args.threads))
+        writable_temp_dir()
+        app = create_app(args.model, limits)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except (raner.ModelError, raner.UnknownVariantError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -56,8 +56,11 @@ def annotate_main(argv: list[str]) -> int:
     try:
         stats = annotate(args.input, args.output, fmt, args.workers, args.model, args.variant, args.column)
     except (OSError, ValueError, ModelError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = "; choose one with --column" if "no column" in str(e) else ""
+        print(f"error: {args.input}: {e}{hint}", file=sys.stderr)
         return 2
+    for bad in stats["errors"]:
+        print(f"skipped {args.input}:{bad['line']}: {bad['error']}", file=sys.stderr)
     print(json.dumps(stats, ensure_ascii=False), file=sys.stderr)
     return 0
 

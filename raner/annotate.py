@@ -18,41 +18,98 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 from .entity import Entity
+from .errors import LimitExceeded
 from .spans import spans_to_tags
 
 FORMATS = ("jsonl", "csv", "conll")
 CHUNK = 256
+MAX_FIELD_BYTES = 16 * 1024 * 1024  # one CSV field; longer ones are reported as a bad row, not a crash
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with these as a formula
+MAX_ERRORS_KEPT = 20  # bad rows listed in the result (all are counted)
 
 
 @dataclass
 class Doc:
-    """One input document: its text and the other fields it came with (kept in jsonl/csv output)."""
+    """One input document: its text and the other fields it came with (kept in jsonl/csv output).
+
+    ``error`` says why a line could not be read (it is then skipped and reported, not annotated)."""
 
     text: str
     fields: dict
+    line: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Bounds on one annotation job; None means unbounded (the command line's default)."""
+
+    documents: int | None = None
+    characters: int | None = None
+    document_chars: int | None = None
+    output_bytes: int | None = None
 
 
 def read_docs(path: Path, column: str = "text") -> Iterator[Doc]:
-    """Documents from .jsonl (``{"text": ...}``), .csv (``column``) or any other file (one per line)."""
+    """Documents from .jsonl (``{"text": ...}``), .csv (``column``) or any other file (one per line).
+
+    A UTF-8 byte-order mark (what Excel writes) is skipped. A line that cannot be read becomes a Doc with an
+    ``error`` (line numbers, never paths), so one bad row does not fail the whole job. A CSV without the
+    column raises ValueError listing the columns it has.
+    """
     suffix = path.suffix.lower()
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         if suffix == ".jsonl":
             for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                obj = json.loads(line)
-                if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                    raise ValueError(f"{path}:{n}: each line must be a JSON object with a string 'text'")
-                yield Doc(obj["text"], obj)
+                if line.strip():
+                    yield _jsonl_doc(line, n)
         elif suffix == ".csv":
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or column not in reader.fieldnames:
-                raise ValueError(f"{path}: no column {column!r} (columns: {reader.fieldnames}); choose one with --column")
-            for row in reader:
-                yield Doc(row[column] or "", dict(row))
+            yield from _csv_docs(f, column)
         else:
-            for line in f:
-                yield Doc(line.rstrip("\r\n"), {})
+            for n, line in enumerate(f, 1):
+                yield Doc(line.rstrip("\r\n"), {}, n)
+
+
+def _jsonl_doc(line: str, n: int) -> Doc:
+    try:
+        obj = json.loads(line)
+    except RecursionError:
+        return Doc("", {}, n, "nested too deeply")
+    except ValueError as e:
+        return Doc("", {}, n, f"not valid JSON ({str(e)[:80]})")
+    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+        return Doc("", {}, n, "not a JSON object with a string 'text'")
+    return Doc(obj["text"], obj, n)
+
+
+def _csv_docs(f: TextIO, column: str) -> Iterator[Doc]:
+    csv.field_size_limit(MAX_FIELD_BYTES)
+    reader = csv.reader(f)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        raise ValueError(f"cannot read the CSV header ({e})") from None
+    if column not in header:
+        shown = ", ".join(repr(h[:40]) for h in header[:20]) or "none"
+        raise ValueError(f"no column {column!r}; the columns are {shown}")
+    at = header.index(column)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            yield Doc("", {}, reader.line_num, f"unreadable CSV row ({str(e)[:80]})")
+            continue
+        if not row:
+            continue
+        fields = dict(zip(header, row))
+        if at >= len(row):
+            yield Doc("", fields, reader.line_num, f"row has no {column!r} value")
+            continue
+        yield Doc(row[at], fields, reader.line_num)
 
 
 def _chunks(docs: Iterable[Doc], size: int) -> Iterator[list[Doc]]:
@@ -66,8 +123,19 @@ def _chunks(docs: Iterable[Doc], size: int) -> Iterator[list[Doc]]:
         yield chunk
 
 
+def csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet shows as text: JSON for nested values, a leading ' before a formula start."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 class Writer:
-    """Writes annotated documents in one of FORMATS."""
+    """Writes annotated documents in one of FORMATS.
+
+    CSV columns are the first document's fields plus ``entities``; later rows with other keys keep the
+    columns they share (every key stays in JSONL output)."""
 
     def __init__(self, out: TextIO, fmt: str):
         if fmt not in FORMATS:
@@ -79,11 +147,11 @@ class Writer:
         if self.fmt == "jsonl":
             self.out.write(json.dumps({**doc.fields, "text": doc.text, "entities": ents}, ensure_ascii=False) + "\n")
         elif self.fmt == "csv":
-            row = {**(doc.fields or {"text": doc.text}), "entities": json.dumps(ents, ensure_ascii=False)}
+            row = {**(doc.fields or {"text": doc.text}), "entities": ents}
             if self._csv is None:
-                self._csv = csv.DictWriter(self.out, fieldnames=list(row))
+                self._csv = csv.DictWriter(self.out, fieldnames=list(row), restval="", extrasaction="ignore")
                 self._csv.writeheader()
-            self._csv.writerow(row)
+            self._csv.writerow({k: csv_cell(v) for k, v in row.items()})
         else:
             tags = spans_to_tags([(e.type, e.start, e.end) for e in entities], len(doc.text))
             for ch, tag in zip(doc.text, tags):
@@ -108,21 +176,24 @@ def _annotate_chunk(texts: list[str]) -> list[list[Entity]]:
 
 def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", workers: int = 1, model=None,
              variant: str | None = None, column: str = "text", progress: bool | None = None, recognizer=None,
-             callback=None) -> dict:
-    """Annotate every document of ``src``; returns documents, characters, entities per type, seconds.
+             callback=None, budget: Budget = Budget()) -> dict:
+    """Annotate every document of ``src``; returns documents, characters, entities per type, seconds, bad rows.
 
     ``dst`` is one output file in ``fmt``, or ``{format: path}`` to write several formats in one pass.
     ``recognizer`` reuses a loaded one (single process); ``callback(documents, characters)`` reports progress.
+    ``budget`` bounds the job: past a bound it stops with LimitExceeded (a document over ``document_chars``
+    is skipped and reported instead).
     """
     from . import load
 
     targets = dst if isinstance(dst, dict) else {fmt: dst}
     show = sys.stderr.isatty() if progress is None else progress
-    stats = {"documents": 0, "characters": 0, "entities": {}, "seconds": 0.0}
+    stats: dict = {"documents": 0, "characters": 0, "entities": {}, "seconds": 0.0, "skipped": 0, "errors": []}
     t0 = time.perf_counter()
-    chunks = _chunks(read_docs(src, column), CHUNK)
+    chunks = _chunks(_within(read_docs(src, column), budget, stats), CHUNK)
     with ExitStack() as files:
-        writers = [Writer(files.enter_context(open(path, "w", encoding="utf-8", newline="")), f) for f, path in targets.items()]
+        handles = [files.enter_context(open(path, "w", encoding="utf-8", newline="")) for path in targets.values()]
+        writers = [Writer(h, f) for h, f in zip(handles, targets)]
 
         def emit(docs: list[Doc], results: list[list[Entity]]) -> None:
             for d, ents in zip(docs, results):
@@ -132,6 +203,9 @@ def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", worke
                 stats["characters"] += len(d.text)
                 for e in ents:
                     stats["entities"][e.type] = stats["entities"].get(e.type, 0) + 1
+            if budget.output_bytes is not None and sum(h.tell() for h in handles) > budget.output_bytes:
+                raise LimitExceeded(f"the output would be larger than {budget.output_bytes:,} bytes "
+                                    f"(after {stats['documents']:,} documents); annotate a smaller file")
             if callback is not None:
                 callback(stats["documents"], stats["characters"])
             if show:
@@ -157,3 +231,24 @@ def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", worke
     if show:
         sys.stderr.write("\n")
     return stats
+
+
+def _within(docs: Iterable[Doc], budget: Budget, stats: dict) -> Iterator[Doc]:
+    """The readable documents within ``budget``; bad or over-long ones are counted and listed in ``stats``."""
+    seen = chars = 0
+    for d in docs:
+        seen += 1
+        if budget.documents is not None and seen > budget.documents:
+            raise LimitExceeded(f"the file has more than {budget.documents:,} documents; split it into smaller files")
+        if d.error is None and budget.document_chars is not None and len(d.text) > budget.document_chars:
+            d.error = f"document has {len(d.text):,} characters; the limit is {budget.document_chars:,}"
+        if d.error is not None:
+            stats["skipped"] += 1
+            if len(stats["errors"]) < MAX_ERRORS_KEPT:
+                stats["errors"].append({"line": d.line, "error": d.error})
+            continue
+        chars += len(d.text)
+        if budget.characters is not None and chars > budget.characters:
+            raise LimitExceeded(f"the file has more than {budget.characters:,} characters of text; "
+                                "split it into smaller files")
+        yield d

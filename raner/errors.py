@@ -10,3 +10,7 @@ class ModelError(RuntimeError):
 
 class UnknownVariantError(ValueError):
     """A variant name that the model's manifest does not list."""
+
+
+class LimitExceeded(ValueError):
+    """A job went past one of the bounds it was given (documents, characters, output size)."""

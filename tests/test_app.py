@@ -34,7 +34,7 @@ def test_named_api_benchmark(client):
     table, *_, raw = client.predict("马云在杭州。", 3, api_name="/benchmark")
     variants = [row[0] for row in table["data"]]
     assert set(variants) == set(raner.load().variants)
-    assert raw["repeats"] == 3 and all(r["median (ms)"] > 0 for r in raw["results"])
+    assert raw["repeats"] == 3 and all(r["ms a text (median)"] > 0 for r in raw["results"])
 
 
 def test_rest_ner_contract(server):
@@ -53,20 +53,20 @@ def test_rest_health(server):
     assert head.status_code == 200 and head.content == b""
 
 
-def test_old_bulk_outputs_are_removed_and_fresh_ones_kept(tmp_path):
+def test_old_bulk_jobs_are_removed_and_fresh_ones_kept(tmp_path):
     import os
     import time
 
-    from webapp.ui import BULK_PREFIX, remove_old_outputs
+    from webapp.ui import remove_old_outputs
 
-    old, fresh, other = tmp_path / (BULK_PREFIX + "old"), tmp_path / (BULK_PREFIX + "new"), tmp_path / "someone-else"
+    old, fresh, other = tmp_path / "job-old", tmp_path / "job-new", tmp_path / "someone-else"
     for d in (old, fresh, other):
         d.mkdir()
         (d / "x.jsonl").write_text("{}", encoding="utf-8")
     hours_ago = time.time() - 2 * 3600
     os.utime(old, (hours_ago, hours_ago))
     os.utime(other, (hours_ago, hours_ago))
-    assert remove_old_outputs(tmp_path) == 1
+    assert remove_old_outputs(tmp_path, 3600) == 1
     assert not old.exists() and fresh.exists() and other.exists()
 
 

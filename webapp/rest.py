@@ -21,9 +21,6 @@ from .service import NerService, RequestError
 API_PREFIX = "/api/"
 LONG_CHARS = 1000  # texts longer than this take the long lane (see Admission)
 CLIENT_GONE = 499  # nginx's "client closed request": nobody reads it, it only marks the log line
-# Worst case of a JSON body within the text limit: every character an astral one sent as two \uXXXX escapes.
-BYTES_PER_CHAR = 12
-BODY_SLACK = 4096
 
 
 class NerRequest(BaseModel):
@@ -142,13 +139,14 @@ class Admission:
 
 
 class BodyLimit:
-    """ASGI middleware: 413 for an /api/ body over ``limit`` bytes, counted as it arrives (chunked bodies too)."""
+    """ASGI middleware: 413 for a request body under ``prefix`` over ``limit`` bytes, counted as it arrives
+    (chunked bodies too), before anything parses it. ``what`` says in the error what the limit is for."""
 
-    def __init__(self, app: ASGIApp, limit: int, max_chars: int):
-        self.app, self.limit, self.max_chars = app, limit, max_chars
+    def __init__(self, app: ASGIApp, prefix: str, limit: int, what: str):
+        self.app, self.prefix, self.limit, self.what = app, prefix, limit, what
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")
@@ -173,8 +171,7 @@ class BodyLimit:
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"request body too large (over {self.limit} bytes); the limit is {self.max_chars} characters of text"
-        await error_response(message, 413)(scope, receive, send)
+        await error_response(f"request body too large (over {self.limit:,} bytes); {self.what}", 413)(scope, receive, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -261,9 +258,10 @@ def document_limits(app: FastAPI, service: NerService) -> None:
 
 def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | None = None) -> None:
     """Register the REST routes, the body limit and JSON error handlers on ``app``."""
-    admission = admission or Admission()
+    admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting)
     document_limits(app, service)
-    app.add_middleware(BodyLimit, limit=service.max_chars * BYTES_PER_CHAR + BODY_SLACK, max_chars=service.max_chars)
+    app.add_middleware(BodyLimit, prefix=API_PREFIX, limit=service.limits.body_bytes,
+                       what=f"the limit is {service.max_chars:,} characters of text")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

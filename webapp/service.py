@@ -1,18 +1,16 @@
 """The NER service behind every front door (UI, Gradio API, REST): validation, variants, limits."""
 from __future__ import annotations
 
-import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import raner
 
-MAX_CHARS = int(os.environ.get("RANER_MAX_CHARS", "20000"))
+from .limits import Limits
+
 MAX_USER_WORDS, MAX_USER_WORD_LEN = 1000, 50  # per-request user dictionaries stay small
-# Longer texts skip the result cache: they rarely repeat, and the cache counts entries, not bytes, so 1,024
-# cached maximum-size results (about 0.5 MB of entities each) would hold hundreds of MB per variant.
-CACHE_MAX_CHARS = int(os.environ.get("RANER_CACHE_MAX_CHARS", "1000"))
 
 
 class RequestError(ValueError):
@@ -37,34 +35,57 @@ class Result:
 
 
 class NerService:
-    """Loads every variant of one model directory at start, so a broken model fails loudly and early."""
+    """Serves one model directory: the default variant loaded at start, the others on first use.
 
-    def __init__(self, model_path: str | Path | None = None, threads: int = 1, max_chars: int = MAX_CHARS,
-                 cache_max_chars: int = CACHE_MAX_CHARS):
-        base = raner.load(model_path, threads=threads, scores=True)
-        self.model_path = base.path
-        self.recognizers = {v: (base if v == base.variant else base.with_variant(v)) for v in base.variants}
-        # The same sessions without a result cache, for long texts (see CACHE_MAX_CHARS).
-        self.uncached = {v: raner.load(base.path, v, threads=threads, cache_size=0, scores=base.scores) for v in base.variants}
-        self.default_variant = base.variant
-        self.max_chars, self.cache_max_chars = max_chars, cache_max_chars
+    Every variant's files are checked at start, so a broken model still fails early; loading lazily keeps a
+    server that only ever answers with the default at the memory of one variant.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        base = raner.load(model_path, threads=self.limits.threads, scores=True)
+        for v in base.variants:
+            base.manifest.file(base.manifest.variants[v].file)
+        self.model_path, self.default_variant, self._names = base.path, base.variant, base.variants
+        self._cached: dict[str, raner.Recognizer] = {base.variant: base}
+        self._uncached: dict[str, raner.Recognizer] = {}  # the same sessions without a result cache, for long texts
+        self._lock = threading.Lock()
+
+    @property
+    def max_chars(self) -> int:
+        return self.limits.max_chars
 
     @property
     def variants(self) -> list[str]:
-        return list(self.recognizers)
+        return list(self._names)
+
+    @property
+    def loaded(self) -> list[str]:
+        """Variants loaded so far (the default, and any a request has asked for)."""
+        return list(self._cached)
 
     @property
     def manifest(self):
-        return self.recognizers[self.default_variant].manifest
+        return self._cached[self.default_variant].manifest
 
-    def recognizer(self, variant: str | None) -> raner.Recognizer:
+    def recognizer(self, variant: str | None, cached: bool = True) -> raner.Recognizer:
         """The recognizer of a variant named in a request; only the manifest's own names are accepted."""
         if variant is None or variant == "":
-            return self.recognizers[self.default_variant]
-        if not isinstance(variant, str) or variant not in self.recognizers:
+            variant = self.default_variant
+        if not isinstance(variant, str) or variant not in self._names:
             shown = variant if not isinstance(variant, str) or len(variant) <= 60 else variant[:60] + "…"
             raise RequestError(f"unknown variant {shown!r}; choose one of {self.variants}", 422)
-        return self.recognizers[variant]
+        pool = self._cached if cached else self._uncached
+        rec = pool.get(variant)
+        if rec is None:
+            with self._lock:
+                rec = pool.get(variant)
+                if rec is None:
+                    base = self._cached[self.default_variant]
+                    rec = raner.load(base.path, variant, threads=self.limits.threads, scores=True,
+                                     cache_size=1024 if cached else 0)
+                    pool[variant] = rec
+        return rec
 
     def check_text(self, text) -> str:
         """The text itself if it can be analysed and answered in JSON; RequestError saying why not."""
@@ -72,8 +93,8 @@ class NerService:
             raise RequestError("missing 'text': send {\"text\": \"...\"}", 422)
         if not isinstance(text, str):
             raise RequestError(f"'text' must be a string, not {type(text).__name__}", 422)
-        if len(text) > self.max_chars:
-            raise RequestError(f"text has {len(text)} characters; the limit is {self.max_chars} per request", 413)
+        if len(text) > self.limits.max_chars:
+            raise RequestError(f"text has {len(text)} characters; the limit is {self.limits.max_chars} per request", 413)
         check_unicode(text)
         return text
 
@@ -103,10 +124,8 @@ class NerService:
     def ner(self, text, variant: str | None = None, user_dict=None) -> Result:
         """Validate and run one request (a user dictionary, if given, overrides overlapping model entities)."""
         text = self.check_text(text)
-        rec = self.recognizer(variant)
         words = self.user_dictionary(user_dict)
-        if len(text) > self.cache_max_chars:
-            rec = self.uncached[rec.variant]
+        rec = self.recognizer(variant, cached=len(text) <= self.limits.cache_max_chars)
         t0 = time.perf_counter()
         entities = rec.predict(text) if text.strip() else []
         if words is not None:
@@ -116,13 +135,13 @@ class NerService:
     @property
     def types(self) -> tuple[str, ...]:
         """Entity types the model knows (what a user dictionary may assign)."""
-        return self.recognizers[self.default_variant].labels
+        return self._cached[self.default_variant].types
 
     def health(self) -> dict:
         """Model, variants, limits and the default variant's result-cache figures (for monitoring and load tests)."""
         return {"status": "ok", "model": self.manifest.name, "variants": self.variants,
-                "default_variant": self.default_variant, "version": raner.__version__, "max_chars": self.max_chars,
-                "cache": self.recognizers[self.default_variant].cache_info()}
+                "default_variant": self.default_variant, "version": raner.__version__, "max_chars": self.limits.max_chars,
+                "cache": self._cached[self.default_variant].cache_info()}
 
 
 def check_unicode(text: str) -> None:

@@ -1,44 +1,89 @@
 """The Gradio Blocks UI: a detect tab (实体侦测) and a compression benchmark tab (压缩对比)."""
 from __future__ import annotations
 
+import atexit
 import json
+import logging
+import os
+import secrets
 import shutil
-import tempfile
 import time
-from pathlib import Path
 from collections import Counter
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder
 
-from raner.annotate import FORMATS, annotate
-from raner.benchmark import agreement, machine_info, time_variants
+from raner.annotate import FORMATS
 from theme import COLORS, LABELS
 
+from .jobs import Gate, JobRefused, run_isolated
+from .limits import Limits
 from .samples import example_texts, sample_texts
 from .service import NerService, RequestError
 
-BULK_LIMIT_MB = 20
 LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
 BULK_PREFIX = "raner-bulk-"
-BULK_KEEP_SECONDS = 3600  # bulk results are downloadable for an hour, then removed by a later bulk run
+BULK_SUFFIXES = (".txt", ".jsonl", ".csv")
+log = logging.getLogger("raner.webapp")
 
 HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
 <p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — compressed to run in about a millisecond on a plain CPU</p></div>"""
 
 
-def remove_old_outputs(folder: Path, max_age: float = BULK_KEEP_SECONDS) -> int:
-    """Delete bulk-tab output folders older than ``max_age`` seconds (Gradio serves them only after the
-    handler returns, so a handler cannot delete its own); returns how many were removed."""
+def user_error(message: str) -> gr.Error:
+    """An error for the visitor: shown in the page, logged in one line (no traceback: it is not a bug)."""
+    log.info("refused: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
+def remove_old_outputs(folder: Path, max_age: float) -> int:
+    """Delete this instance's Bulk job folders older than ``max_age`` seconds (Gradio serves a result only after
+    the handler returns, so a handler cannot delete its own); returns how many were removed."""
     removed = 0
-    for old in folder.glob(BULK_PREFIX + "*"):
+    for old in folder.glob("job-*"):
         try:
             if old.is_dir() and time.time() - old.stat().st_mtime > max_age:
                 shutil.rmtree(old)
                 removed += 1
-        except OSError:  # another worker removed it first, or it is not ours to remove
+        except OSError:  # already gone
             continue
     return removed
+
+
+def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str]:
+    """The path of a file Gradio itself received (inside its upload folder), and the name the visitor gave it.
+
+    The event runs without Gradio's preprocessing, so the client's FileData arrives as sent: a forged ``path``
+    to any other file of the server is refused here before anything opens it.
+    """
+    if not payload:
+        raise user_error("upload a .txt, .jsonl or .csv file first")
+    path = payload.get("path") if isinstance(payload, dict) else None
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise user_error("that is not an uploaded file; upload it with the file box")
+    try:
+        real = Path(path).resolve()
+    except (OSError, RuntimeError):
+        raise user_error("that is not an uploaded file; upload it with the file box") from None
+    if not real.is_relative_to(upload_root) or real.parent == upload_root or not real.is_file():
+        raise user_error("that file was not uploaded to this server; upload it with the file box")
+    name = payload.get("orig_name") if isinstance(payload.get("orig_name"), str) else real.name
+    if real.suffix.lower() not in BULK_SUFFIXES:
+        raise user_error(f"upload a .txt, .jsonl or .csv file (not {real.suffix[:10] or 'a file without a suffix'})")
+    if real.stat().st_size > limits.upload_bytes:
+        raise user_error(f"the file is larger than {limits.upload_mb} MB; split it, or run "
+                         "`python -m raner annotate` on your own machine for big corpora")
+    return real, Path(name).name
+
+
+def visitor_of(request: gr.Request | None) -> str:
+    """Who is asking, for one-job-per-visitor: the first forwarded address behind a proxy, else the peer."""
+    if request is None:
+        return "local"
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
+    return forwarded or (request.client.host if request.client else "unknown")
 
 
 def highlight(text: str, entities) -> list[tuple[str, str | None]]:
@@ -100,6 +145,10 @@ def shown_path(path: Path) -> str:
 
 def build_ui(service: NerService) -> gr.Blocks:
     variants = service.variants
+    limits = service.limits
+    gate = Gate(limits.heavy_waiting)
+    # This instance's own Bulk results, inside Gradio's upload folder (served from there without a second copy).
+    bulk_home = Path(get_upload_folder()).resolve() / f"{BULK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     color_map = {LABELS[k]: c for k, c in COLORS.items()}
 
     def ner_api(text: str, variant: str = "", user_dict: str = "") -> dict:
@@ -110,13 +159,13 @@ def build_ui(service: NerService) -> gr.Blocks:
         try:
             return service.ner(text, variant or None, user_dict or None).to_dict()
         except RequestError as e:
-            raise gr.Error(str(e)) from None
+            raise user_error(str(e)) from None
 
     def detect(text: str, variant: str, user_dict: str = ""):
         try:
             result = service.ner(text or "", variant or None, user_dict or None)
         except RequestError as e:
-            raise gr.Error(str(e)) from None
+            raise user_error(str(e)) from None
         columns = ["文本 text", "类型 type", "start", "end", "置信度 score", "note"]
         table = pd.DataFrame([{"文本 text": e.text, "类型 type": LABELS.get(e.type, e.type), "start": e.start, "end": e.end,
                                "置信度 score": round(e.score, 3) if e.score is not None else None,
@@ -124,63 +173,86 @@ def build_ui(service: NerService) -> gr.Blocks:
                               for e in result.entities], columns=columns)
         return highlight(text or "", result.entities), table, stats_markdown(result)
 
-    def benchmark(text: str = "", repeats: int = 30, progress=gr.Progress()) -> tuple:
-        """Time every variant side by side on the text (or the bundled samples); report agreement with fp32."""
+    def benchmark(text: str = "", repeats: int = 30, request: gr.Request = None) -> tuple:
+        """Time every variant side by side on the text (one line per call; empty: the bundled samples) and report
+        agreement with fp32; bounded in lines, characters, repeats and seconds."""
         texts = [t for t in (text or "").splitlines() if t.strip()] or list(sample_texts())
+        if len(texts) > limits.bench_lines:
+            raise user_error(f"at most {limits.bench_lines} lines per benchmark (got {len(texts)})")
+        chars = sum(map(len, texts))
+        if chars > limits.bench_chars:
+            raise user_error(f"at most {limits.bench_chars:,} characters per benchmark (got {chars:,})")
         try:
             for t in texts:
                 service.check_text(t)
-        except RequestError as e:
-            raise gr.Error(str(e)) from None
-        repeats = int(max(3, min(int(repeats or 30), 500)))
-        progress(0.0, desc="warming up")
-        timings = time_variants(service.recognizers, texts, repeats=repeats, warmup=3,
-                                progress=lambda f, msg: progress(f, desc=msg))
-        reference = service.recognizers.get("fp32") or service.recognizers[variants[-1]]
+            repeats = int(max(3, min(int(repeats or 30), limits.bench_repeats)))
+        except (RequestError, TypeError, ValueError) as e:
+            raise user_error(str(e)) from None
+        try:
+            with gate.admit(visitor_of(request), "benchmark"):
+                out = run_isolated("benchmark", {"model": str(service.model_path), "texts": texts, "repeats": repeats,
+                                                 "threads": limits.threads}, limits.bench_seconds, "benchmark")
+        except JobRefused as e:
+            raise user_error(str(e)) from None
+        reference = out["reference"]
         rows, diffs = [], []
-        for t in timings:
-            v = service.manifest.variants[t.variant]
-            agree = agreement(reference, service.recognizers[t.variant], texts)
-            f1 = v.metrics.get("test", {}).get("overall", {}).get("f1")
-            rows.append({"variant": t.variant, "size (MB)": round(v.size_bytes / 1e6, 2), "median (ms)": t.median_ms,
-                         "p95 (ms)": t.p95_ms, "chars/s": round(t.chars / (t.median_ms / 1000)) if t.median_ms else None,
-                         "test F1": f1, f"agreement with {reference.variant}": agree["agreement"]})
-            diffs += [{"variant": t.variant, "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
-                       "start": d["start"], "end": d["end"], "only in": d["only_in"]} for d in agree["differences"]]
+        for r in out["results"]:
+            v = service.manifest.variants[r["variant"]]
+            rows.append({"variant": r["variant"], "size (MB)": round(v.size_bytes / 1e6, 1),
+                         "ms a text (median)": r["median_ms"], "ms a text (p95)": r["p95_ms"], "chars/s": r["chars_per_s"],
+                         "test F1": v.metrics.get("test", {}).get("overall", {}).get("f1"),
+                         f"agreement with {reference}": r["agreement"]})
+            diffs += [{"variant": r["variant"], "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
+                       "start": d["start"], "end": d["end"], "only in": d["only_in"]} for d in r["differences"]]
         table = pd.DataFrame(rows)
 
         def bars(column: str, top: float | None = None) -> gr.BarPlot:
             values = table[["variant", column]].fillna(0)
             return gr.BarPlot(values, y_lim=[0, top or float(values[column].max()) * 1.15 or 1.0])
-        raw = {"texts": len(texts), "characters": sum(map(len, texts)), "repeats": repeats,
-               "machine": machine_info(), "results": rows, "disagreements": diffs}
+        raw = {"texts": len(texts), "characters": chars, "repeats": repeats, "machine": out["machine"],
+               "results": rows, "disagreements": diffs}
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        return table, bars("size (MB)"), bars("median (ms)"), bars("test F1", 1.0), diff_df, raw
+        return table, bars("size (MB)"), bars("ms a text (median)"), bars("test F1", 1.0), diff_df, raw
 
-    def bulk(path, column: str, variant: str, progress=gr.Progress()):
-        if not path:
-            raise gr.Error("upload a .txt, .jsonl or .csv file first")
-        src = Path(path)
-        if src.stat().st_size > BULK_LIMIT_MB * 1_000_000:
-            raise gr.Error(f"file is larger than {BULK_LIMIT_MB} MB; use `python -m raner annotate` for big corpora")
+    def bulk(payload, column: str, variant: str, fmt: str, request: gr.Request = None):
+        """Annotate an uploaded file in a child process; one format out, every bound of ``limits`` applied."""
+        src, name = uploaded_file(payload, Path(get_upload_folder()).resolve(), limits)
         try:
-            rec = service.recognizer(variant or None)
+            rec_variant = service.recognizer(variant or None).variant
         except RequestError as e:
-            raise gr.Error(str(e)) from None
-        remove_old_outputs(Path(tempfile.gettempdir()))
-        out_dir = Path(tempfile.mkdtemp(prefix=BULK_PREFIX))
-        outputs = {fmt: out_dir / f"{src.stem}.entities.{fmt}" for fmt in FORMATS}
+            raise user_error(str(e)) from None
+        fmt = fmt if fmt in FORMATS else "jsonl"
+        column = column if isinstance(column, str) and column.strip() else "text"
+        remove_old_outputs(bulk_home, limits.bulk_keep_seconds)
+        job = bulk_home / f"job-{secrets.token_hex(8)}"
+        budget = {"documents": limits.bulk_documents, "characters": limits.bulk_chars,
+                  "document_chars": limits.max_chars,
+                  "output_bytes": limits.bulk_output_ratio * max(src.stat().st_size, 4096)}
         try:
-            stats = annotate(src, outputs, recognizer=rec, column=column or "text", progress=False,
-                             callback=lambda docs, chars: progress(None, desc=f"{docs} documents"))
-        except (ValueError, UnicodeDecodeError) as e:
-            raise gr.Error(f"cannot read {src.name}: {e}") from None
+            with gate.admit(visitor_of(request), "bulk job"):
+                job.mkdir(parents=True)
+                out = job / f"{Path(name).stem[:60] or 'upload'}.entities.{fmt}"
+                stats = run_isolated("bulk", {"src": str(src), "out": str(out), "fmt": fmt, "column": column,
+                                              "model": str(service.model_path), "variant": rec_variant,
+                                              "threads": limits.threads, "budget": budget},
+                                     limits.bulk_seconds, "bulk job")
+        except JobRefused as e:
+            shutil.rmtree(job, ignore_errors=True)
+            raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
+        finally:
+            src.unlink(missing_ok=True)  # the upload is read once; it does not wait for Gradio's cache clean-up
         counts = " · ".join(f"{LABELS.get(k, k)} {v}" for k, v in sorted(stats["entities"].items())) or "no entities"
+        skipped = ""
+        if stats["skipped"]:
+            shown = "; ".join(f"line {e['line']}: {e['error']}" for e in stats["errors"][:5])
+            skipped = f"  \n⚠ **{stats['skipped']}** lines skipped ({shown}{' …' if stats['skipped'] > 5 else ''})"
         summary = (f"**{stats['documents']}** documents · **{stats['characters']:,}** characters · {counts} · "
-                   f"{stats['seconds']:.2f} s ({stats['chars_per_s']:,} chars/s), variant {rec.variant}")
-        return [str(p) for p in outputs.values()], summary
+                   f"{stats['seconds']:.2f} s ({stats['chars_per_s']:,} chars/s), variant {rec_variant}{skipped}")
+        return [str(out)], summary
 
-    with gr.Blocks(title="raner-lite · Chinese NER") as demo:
+    atexit.register(shutil.rmtree, bulk_home, True)
+    # Gradio deletes the uploads and cached files of this app older than the keep time, every five minutes.
+    with gr.Blocks(title="raner-lite · Chinese NER", delete_cache=(300, limits.bulk_keep_seconds)) as demo:
         gr.HTML(HEADER)
         with gr.Tabs():
             with gr.Tab("实体侦测 · Detect", id="detect"):
@@ -205,17 +277,25 @@ def build_ui(service: NerService) -> gr.Blocks:
                     event(detect, [text, variant, user_dict], outputs, api_visibility="private", **kwargs)
             with gr.Tab("批量标注 · Bulk", id="bulk"):
                 gr.Markdown("Upload a `.txt` (one document per line), `.jsonl` (`{\"text\": ...}` per line) or `.csv` "
-                            f"file of at most {BULK_LIMIT_MB} MB; download the entities as JSONL, CSV and CoNLL.")
+                            f"file of at most {limits.upload_mb} MB and {limits.bulk_chars:,} characters "
+                            f"(documents of at most {limits.max_chars:,}); download the entities as JSONL, CSV or "
+                            "CoNLL. Lines that cannot be read are skipped and listed. Results are kept "
+                            f"{limits.bulk_keep_seconds // 60} minutes.")
                 with gr.Row(elem_classes=["rl-row"]):
-                    upload = gr.File(label="文件 · File", file_types=[".txt", ".jsonl", ".csv"], elem_id="rl-upload")
+                    upload = gr.File(label="文件 · File", file_types=list(BULK_SUFFIXES), elem_id="rl-upload")
                     with gr.Column():
                         column = gr.Textbox(value="text", label="CSV text column", elem_id="rl-column")
                         bulk_variant = gr.Dropdown(variants, value=variants[0], label="模型 · Variant")
+                        bulk_format = gr.Radio(list(FORMATS), value="jsonl", label="输出 · Output format",
+                                               elem_id="rl-format")
                         bulk_run = gr.Button("标注 Annotate", variant="primary", elem_id="rl-bulk-run")
                 bulk_files = gr.File(label="下载 · Downloads", file_count="multiple", elem_id="rl-downloads")
                 bulk_summary = gr.Markdown(elem_id="rl-bulk-summary")
-                bulk_run.click(bulk, [upload, column, bulk_variant], [bulk_files, bulk_summary], api_visibility="private",
-                               concurrency_limit=1)
+                # preprocess=False: the handler sees the client's FileData as sent and checks its path itself
+                # (mounted apps skip Gradio's own upload-folder check; see docs/RELIABILITY.md).
+                bulk_run.click(bulk, [upload, column, bulk_variant, bulk_format], [bulk_files, bulk_summary],
+                               api_visibility="private", preprocess=False, concurrency_id="heavy",
+                               concurrency_limit=limits.heavy_waiting + 1)
             with gr.Tab("压缩对比 · Compression", id="compression"):
                 gr.Markdown("### 已测数据 · Stored measurements")
                 gr.Dataframe(variant_rows(service), interactive=False, elem_id="rl-stored")
@@ -224,17 +304,18 @@ def build_ui(service: NerService) -> gr.Blocks:
                 with gr.Row(elem_classes=["rl-row"]):
                     bench_text = gr.Textbox(label="Text (one per line; empty: the bundled sample sentences)", lines=3,
                                             elem_id="rl-bench-text")
-                    repeats = gr.Slider(3, 300, value=30, step=1, label="Repeats", elem_id="rl-repeats")
+                    repeats = gr.Slider(3, limits.bench_repeats, value=20, step=1, label="Repeats", elem_id="rl-repeats")
                 bench_run = gr.Button("运行基准 Run live benchmark", variant="primary", elem_id="rl-bench-run")
                 bench_table = gr.Dataframe(label="Side by side", interactive=False, elem_id="rl-bench-table")
                 with gr.Row(elem_classes=["rl-row"]):
                     size_plot = gr.BarPlot(x="variant", y="size (MB)", title="Size (MB)", elem_id="rl-size-plot")
-                    lat_plot = gr.BarPlot(x="variant", y="median (ms)", title="Median latency (ms)", elem_id="rl-lat-plot")
+                    lat_plot = gr.BarPlot(x="variant", y="ms a text (median)", title="Median ms a text",
+                                          elem_id="rl-lat-plot")
                     f1_plot = gr.BarPlot(x="variant", y="test F1", title="Test F1", elem_id="rl-f1-plot")
                 diff_table = gr.Dataframe(label="Disagreements with fp32", interactive=False, elem_id="rl-diffs")
                 with gr.Accordion("JSON", open=False):
                     raw = gr.JSON()
                 bench_run.click(benchmark, [bench_text, repeats], [bench_table, size_plot, lat_plot, f1_plot, diff_table, raw],
-                                api_name="benchmark", concurrency_limit=1)
+                                api_name="benchmark", concurrency_id="heavy", concurrency_limit=limits.heavy_waiting + 1)
         gr.api(ner_api, api_name="ner")
     return demo

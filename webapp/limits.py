@@ -1,0 +1,89 @@
+"""Every resource a visitor can spend, bounded in one place (read from the environment once, at start).
+
+docs/RELIABILITY.md lists these limits with the measurements behind them; change them with the environment
+variables named in ``ENV`` (a bad value stops the app with a one-line reason, never a traceback).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting the app cannot start with; its message says which variable and what to do."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request, one upload, one bulk job and one benchmark may use."""
+
+    max_chars: int = 20_000  # characters of text per request (REST, /ner, the Detect tab)
+    cache_max_chars: int = 1_000  # longer texts skip the result cache (they rarely repeat; the cache counts entries)
+    upload_mb: int = 5  # one Bulk upload (Gradio's max_file_size; a whole upload request is capped just above it)
+    bulk_chars: int = 1_000_000  # characters per Bulk file (about 20-40 s of one core)
+    bulk_documents: int = 50_000  # documents (lines, rows) per Bulk file, empty ones included
+    bulk_output_ratio: int = 3  # a Bulk job's output may take at most this many times its input's bytes
+    bulk_seconds: int = 120  # wall-clock budget of one Bulk job; past it the job is stopped
+    bulk_keep_seconds: int = 900  # a Bulk result stays downloadable this long, then it is deleted
+    bench_lines: int = 20  # texts per live benchmark
+    bench_chars: int = 2_000  # characters per live benchmark, all texts together
+    bench_repeats: int = 100  # repeats per live benchmark
+    bench_seconds: int = 90  # wall-clock budget of one live benchmark
+    heavy_waiting: int = 2  # Bulk or benchmark jobs that may wait while one runs; more are turned away at once
+    queue_size: int = 64  # Gradio's queue (every event together)
+    rest_waiting: int = 64  # REST calls that may wait for a worker; more get 503 + Retry-After
+    workers: int = 2  # inference calls at once (a 2-core machine)
+    threads: int = 1  # ONNX Runtime intra-op threads per call
+
+    @property
+    def upload_bytes(self) -> int:
+        return self.upload_mb * 1_000_000
+
+    @property
+    def body_bytes(self) -> int:
+        """The largest JSON body a text request can need: every character an astral one sent as two \\uXXXX escapes,
+        plus a user dictionary and the event's other fields."""
+        return self.max_chars * 12 + 128_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a positive integer."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            var = ENV.get(f.name)
+            raw = env.get(var) if var else None
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                value = int(raw.strip())
+            except ValueError:
+                raise ConfigError(f"{var}={raw[:40]!r} is not a whole number; set it to a positive integer "
+                                  f"(default {f.default}) or unset it") from None
+            if value < 1:
+                raise ConfigError(f"{var}={value} must be at least 1 (default {f.default})")
+            values[f.name] = value
+        limits = cls(**values)
+        if limits.cache_max_chars > limits.max_chars:
+            limits = cls(**{**values, "cache_max_chars": limits.max_chars})
+        return limits
+
+
+# Environment variables that override a limit (the rest are fixed by design).
+ENV = {"max_chars": "RANER_MAX_CHARS", "cache_max_chars": "RANER_CACHE_MAX_CHARS", "threads": "RANER_THREADS",
+       "upload_mb": "RANER_UPLOAD_MB", "bulk_chars": "RANER_BULK_CHARS", "bulk_seconds": "RANER_BULK_SECONDS"}
+
+
+def writable_temp_dir() -> Path:
+    """Gradio's upload and cache folder (``GRADIO_TEMP_DIR``, else the system's); ConfigError if it cannot be written."""
+    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".raner-write-check-"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot write to the upload folder {folder} ({e.strerror or type(e).__name__}); "
+                          "set GRADIO_TEMP_DIR to a writable folder") from None
+    return folder.resolve()
