@@ -26,6 +26,22 @@ def score_spans(gold: Iterable[Iterable[Span]], pred: Iterable[Iterable[Span]]) 
     return result
 
 
+def recall_by_group(texts: Sequence[str], gold: Iterable[Iterable[Span]], pred: Iterable[Iterable[Span]],
+                    known: set[tuple[str, str]]) -> dict:
+    """Recall of gold entities whose (text, type) is in ``known`` ("seen") vs the rest ("unseen"),
+    overall and per type."""
+    counts: dict[str, list[int]] = {}
+    for text, g, p in zip(texts, gold, pred, strict=True):
+        got = set(p)
+        for kind, a, b in g:
+            group = "seen" if (text[a:b], kind) in known else "unseen"
+            for key in (group, f"{group} {kind}"):
+                hit_total = counts.setdefault(key, [0, 0])
+                hit_total[0] += (kind, a, b) in got
+                hit_total[1] += 1
+    return {key: {"entities": t, "recall": round(h / t, 4)} for key, (h, t) in sorted(counts.items())}
+
+
 def score_tags(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str = "BIO") -> dict:
     """Score tag sequences by their strict spans."""
     return score_spans((tags_to_spans(g, scheme) for g in gold), (tags_to_spans(p, scheme) for p in pred))
