@@ -34,7 +34,7 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     # holds one file of the upload limit, every other request a text of at most max_chars.
     api.add_middleware(BodyLimit, prefix="/gradio_api/upload", limit=limits.upload_bytes + 64_000,
                        what=f"upload one file of at most {limits.upload_mb} MB")
-    api.add_middleware(BodyLimit, prefix="/gradio_api/", limit=limits.body_bytes,
+    api.add_middleware(BodyLimit, prefix="/gradio_api/", limit=limits.body_bytes, skip=("/gradio_api/upload",),
                        what=f"the limit is {limits.max_chars:,} characters of text")
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)

@@ -127,7 +127,7 @@ def csv_cell(value) -> str:
     """A CSV cell that a spreadsheet shows as text: JSON for nested values, a leading ' before a formula start."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -145,7 +145,8 @@ class Writer:
     def write(self, doc: Doc, entities: list[Entity]) -> None:
         ents = [e.to_dict() for e in entities]
         if self.fmt == "jsonl":
-            self.out.write(json.dumps({**doc.fields, "text": doc.text, "entities": ents}, ensure_ascii=False) + "\n")
+            self.out.write(json.dumps({**doc.fields, "text": doc.text, "entities": ents}, ensure_ascii=False,
+                                      separators=(",", ":")) + "\n")
         elif self.fmt == "csv":
             row = {**(doc.fields or {"text": doc.text}), "entities": ents}
             if self._csv is None:

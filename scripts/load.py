@@ -4,6 +4,8 @@ python scripts/load.py                      # start app.py on a free loopback po
 python scripts/load.py --quick              # a few seconds of each part, a burst of 2,000-character texts (tests/test_load.py)
 python scripts/load.py --parts load --duration 10
 python scripts/load.py --url http://127.0.0.1:7860 --pid 1234   # an app that is already running (memory needs --pid)
+python scripts/load.py --parts memory,hostile,heavy   # RSS over 5,000 distinct texts; every attack of docs/RELIABILITY.md;
+                                                      # 40 REST clients while a Bulk job and a benchmark run
 
 Only loopback targets (127.0.0.0/8, ::1, localhost) are accepted. Exit code 0 when every check passed, 1 when one
 failed, 2 for a bad argument or a server that would not start.
@@ -38,6 +40,7 @@ from webapp.samples import sample_texts  # noqa: E402
 
 RSS_GROWTH_LIMIT_MB = 30.0
 KINDS = ("short", "typical", "max")
+PARTS = ("load", "soak", "burst", "hostile", "heavy", "memory")
 
 
 class RefusedTarget(ValueError):
@@ -332,6 +335,115 @@ async def _health_of(url: str) -> dict:
         return await health(client)
 
 
+async def call_event(client: httpx.AsyncClient, elem_id: str, data: list, timeout: float = 180) -> dict:
+    """Run the UI event triggered by the button ``elem_id`` as a browser would (Gradio's queue); its last message,
+    with the seconds it took."""
+    config = (await client.get("/config")).json()
+    button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    fn = next(i for i, d in enumerate(config["dependencies"]) if [button, "click"] in [list(t) for t in d["targets"]])
+    session = f"probe{time.time_ns()}{random.random()}"
+    t0 = time.perf_counter()
+    r = await client.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn, "session_hash": session,
+                                                          "event_data": None, "trigger_id": None})
+    if r.status_code != 200:
+        return {"status": r.status_code, "seconds": round(time.perf_counter() - t0, 2), "error": r.text[:200]}
+    async with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
+        async for line in stream.aiter_lines():
+            if line.startswith("data:"):
+                msg = json.loads(line[5:])
+                if msg.get("msg") == "process_completed":
+                    out = msg.get("output") or {}
+                    return {"success": msg.get("success"), "seconds": round(time.perf_counter() - t0, 2),
+                            "error": (out.get("error") or "")[:200] if not msg.get("success") else None,
+                            "data": out.get("data") if msg.get("success") else None}
+    return {"success": None, "seconds": round(time.perf_counter() - t0, 2), "error": "no completion message"}
+
+
+async def upload(client: httpx.AsyncClient, name: str, content: bytes) -> tuple[int, dict | None]:
+    """Upload one file as the File box does; (status, FileData for an event) ."""
+    r = await client.post("/gradio_api/upload", files={"files": (name, content, "text/plain")})
+    if r.status_code != 200:
+        return r.status_code, None
+    return 200, {"path": r.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+
+async def run_hostile(url: str) -> dict:
+    """Each attack of issue 19, with how it was answered and how fast (must be a clear refusal within 1 s)."""
+    out: dict = {}
+    secret = str(ROOT / "models" / "msra-base" / "vocab.txt")
+    async with new_client(url, 8, timeout=300) as client:
+        forged = {"path": secret, "orig_name": "x.txt", "meta": {"_type": "gradio.FileData"}}
+        r = await call_event(client, "rl-bulk-run", [forged, "text", "", "jsonl"])
+        out["forged_path"] = {**r, "refused": r.get("success") is False and "[PAD]" not in json.dumps(r)}
+        for name, body in (("queue_join_100mb", b"x" * 100_000_000), ("rest_100mb", b"x" * 100_000_000)):
+            path = "/gradio_api/queue/join" if name.startswith("queue") else "/api/ner"
+            t0 = time.perf_counter()
+            r2 = await client.post(path, content=body, headers={"content-type": "application/json"})
+            out[name] = {"status": r2.status_code, "seconds": round(time.perf_counter() - t0, 2)}
+        t0 = time.perf_counter()
+        r2 = await client.post("/gradio_api/upload", files=[("files", (f"f{i}.txt", b"x" * 15_000_000)) for i in range(5)])
+        out["upload_5x15mb"] = {"status": r2.status_code, "seconds": round(time.perf_counter() - t0, 2)}
+        status, newlines = await upload(client, "newlines.txt", b"\n" * 4_900_000)
+        r = await call_event(client, "rl-bulk-run", [newlines, "text", "", "jsonl"]) if newlines else {"status": status}
+        out["bulk_4.9mb_of_newlines"] = r
+        status, line = await upload(client, "line.txt", ("长" * 100_000).encode("utf-8"))
+        r = await call_event(client, "rl-bulk-run", [line, "text", "", "jsonl"]) if line else {"status": status}
+        out["bulk_one_100k_line"] = {k: v for k, v in r.items() if k != "data"} | {"summary": (r.get("data") or [None, ""])[1]}
+        status, many = await upload(client, "many.txt", ("马云在杭州阿里巴巴总部发表演讲。\n" * 80_000).encode("utf-8"))
+        r = await call_event(client, "rl-bulk-run", [many, "text", "", "jsonl"]) if many else {"status": status}
+        out["bulk_1.3m_chars"] = r
+        status, formula = await upload(client, "f.txt", "=HYPERLINK(\"http://x\")\n@SUM(1)\n".encode("utf-8"))
+        r = await call_event(client, "rl-bulk-run", [formula, "text", "", "csv"])
+        got = (await client.get("/gradio_api/file=" + r["data"][0][0]["path"])).text if r.get("success") else ""
+        out["csv_formula"] = {"success": r.get("success"), "escaped": "'=HYPERLINK" in got and "'@SUM" in got}
+        r = await call_event(client, "rl-bench-run", ["字" * 4800, 3])
+        out["benchmark_4800_chars"] = r
+        async with new_client(url, 160, timeout=300) as wide:  # one connection per job: the client must not queue them
+            flood = await asyncio.gather(*(call_event(wide, "rl-bench-run", ["马云在杭州。", 100]) for _ in range(70)))
+        t0 = time.perf_counter()
+        ner = await client.post("/api/ner", json={"text": "马云在杭州。"})
+        out["benchmark_flood_70"] = {"completed": sum(1 for f in flood if f.get("success")),
+                                     "refused": sum(1 for f in flood if f.get("success") is False),
+                                     "refused_within_1s": sum(1 for f in flood if f.get("success") is False and f["seconds"] < 1),
+                                     "other": [f for f in flood if f.get("success") is None][:2],
+                                     "rest_after": ner.status_code}
+    return out
+
+
+async def run_heavy(url: str, clients: int, seconds: float, seed: int) -> dict:
+    """``clients`` short REST callers while one maximum Bulk job and one maximum benchmark run: the p95 they see."""
+    info = await _health_of(url)
+    maker = TextMaker(info["max_chars"], seed)
+    async with new_client(url, 8, timeout=300) as client:
+        _, big = await upload(client, "big.txt", ("".join(maker.typical() for _ in range(4)) + "\n").encode("utf-8") * 1200)
+        bulk = asyncio.create_task(call_event(client, "rl-bulk-run", [big, "text", "", "jsonl"]))
+        lines = "\n".join(maker.typical()[:100] for _ in range(20))
+        bench = asyncio.create_task(call_event(client, "rl-bench-run", [lines, 100]))
+        await asyncio.sleep(2)
+        load = await run_load(url, clients, seconds, {"short": 1.0}, seed)
+        bulk_r, bench_r = await bulk, await bench
+    return {"load": load, "bulk": {k: v for k, v in bulk_r.items() if k != "data"},
+            "benchmark": {k: v for k, v in bench_r.items() if k != "data"}}
+
+
+async def run_memory(url: str, pid: int | None, texts: int, seed: int) -> dict:
+    """Server RSS at the start and after ``texts`` distinct texts of 5-2,000 characters (one client at a time)."""
+    rng = random.Random(seed)
+    sentences = TextMaker(2000, seed).sentences
+    start = rss_mb(pid)
+    async with new_client(url, 4) as client:
+        async def one(i: int) -> None:
+            n = rng.randint(5, 2000)
+            text = "".join(rng.choice(sentences) for _ in range(n // 10 + 1))[: n - 6] + f"#{i:05d}"
+            r = await client.post("/api/ner", json={"text": text})
+            r.raise_for_status()
+        for i in range(0, texts, 4):
+            await asyncio.gather(*(one(i + k) for k in range(4)))
+    end = rss_mb(pid)
+    return {"texts": texts, "rss_mb": {"start": _r(start), "end": _r(end),
+                                       "growth": _r(end - start) if start and end else None}}
+
+
 def _r(x: float | None) -> float | None:
     return round(x, 1) if x is not None else None
 
@@ -356,6 +468,24 @@ def checks(report: dict) -> list[dict]:
         if g is not None:
             out.append({"check": f"burst: server RSS levels off (after last round - after first < {RSS_GROWTH_LIMIT_MB:g} MB)",
                         "ok": g < RSS_GROWTH_LIMIT_MB, "detail": f"{g} MB"})
+    if "hostile" in report:
+        h = report["hostile"]
+        out.append({"check": "hostile: forged path refused", "ok": h["forged_path"]["refused"], "detail": h["forged_path"].get("error")})
+        fast = {k: h[k] for k in ("queue_join_100mb", "rest_100mb", "upload_5x15mb")}
+        out.append({"check": "hostile: oversized bodies get 413 within 1 s",
+                    "ok": all(v["status"] == 413 and v["seconds"] < 1 for v in fast.values()), "detail": fast})
+        out.append({"check": "hostile: CSV formulas escaped", "ok": h["csv_formula"]["escaped"], "detail": h["csv_formula"]})
+        f = h["benchmark_flood_70"]
+        out.append({"check": "hostile: a benchmark flood is turned away and REST still answers",
+                    "ok": f["rest_after"] == 200 and f["completed"] + f["refused"] == 70, "detail": f})
+    if "heavy" in report:
+        p95 = report["heavy"]["load"]["latency_ms"]["p95"]
+        out.append({"check": "heavy: REST p95 <= 1 s while a Bulk job and a benchmark run", "ok": p95 is not None and p95 <= 1000,
+                    "detail": f"p95 {p95} ms"})
+    if "memory" in report:
+        g = report["memory"]["rss_mb"]["growth"]
+        out.append({"check": "memory: RSS growth <= 50 MB over the distinct texts", "ok": g is None or g <= 50,
+                    "detail": report["memory"]["rss_mb"]})
     return out
 
 
@@ -397,7 +527,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory (VmRSS)")
     ap.add_argument("--model", help="model directory for the app this script starts (default: the shipped model)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the app this script starts")
-    ap.add_argument("--parts", default="load,soak,burst", help="comma-separated: load, soak, burst")
+    ap.add_argument("--parts", default="load,soak,burst", help=f"comma-separated, from: {', '.join(PARTS)}")
+    ap.add_argument("--memory-texts", type=int, default=5000, help="memory part: distinct texts of 5-2,000 characters")
     ap.add_argument("--quick", action="store_true", help="5 s load, 1,000-request soak, one 200-request burst of 2,000-character texts")
     ap.add_argument("--clients", type=int, default=32, help="concurrent clients of the load part")
     ap.add_argument("--duration", type=float, help="seconds of the load part (default 30; 5 with --quick)")
@@ -418,9 +549,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.burst_rounds = args.burst_rounds or (1 if args.quick else 3)
     args.burst_chars = args.burst_chars or (2000 if args.quick else None)
     args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = set(args.parts) - {"load", "soak", "burst"}
+    unknown = set(args.parts) - set(PARTS)
     if unknown:
-        ap.error(f"unknown part(s) {sorted(unknown)}; choose from load, soak, burst")
+        ap.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
     try:
         args.mix = {k: float(v) for k, v in (item.split("=") for item in args.mix.split(","))}
     except ValueError:
@@ -444,6 +575,17 @@ def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     if "burst" in args.parts:
         report["burst"] = asyncio.run(run_burst(url, args.burst, args.burst_rounds, args.burst_chars, pid, args.seed + 2))
         _progress("burst", report["burst"])
+    if "memory" in args.parts:
+        report["memory"] = asyncio.run(run_memory(url, pid, args.memory_texts, args.seed + 3))
+        print(f"memory: {report['memory']}", flush=True)
+    if "hostile" in args.parts:
+        report["hostile"] = asyncio.run(run_hostile(url))
+        for k, v in report["hostile"].items():
+            print(f"hostile {k}: {v}", flush=True)
+    if "heavy" in args.parts:
+        report["heavy"] = asyncio.run(run_heavy(url, 40, args.duration, args.seed + 4))
+        _progress("heavy (40 REST clients)", report["heavy"]["load"])
+        print(f"heavy: bulk {report['heavy']['bulk']}; benchmark {report['heavy']['benchmark']}", flush=True)
     report["checks"] = checks(report)
     report["ok"] = all(c["ok"] for c in report["checks"])
     return report

@@ -140,13 +140,15 @@ class Admission:
 
 class BodyLimit:
     """ASGI middleware: 413 for a request body under ``prefix`` over ``limit`` bytes, counted as it arrives
-    (chunked bodies too), before anything parses it. ``what`` says in the error what the limit is for."""
+    (chunked bodies too), before anything parses it. ``what`` says in the error what the limit is for; paths under
+    ``skip`` have a bound of their own."""
 
-    def __init__(self, app: ASGIApp, prefix: str, limit: int, what: str):
-        self.app, self.prefix, self.limit, self.what = app, prefix, limit, what
+    def __init__(self, app: ASGIApp, prefix: str, limit: int, what: str, skip: tuple[str, ...] = ()):
+        self.app, self.prefix, self.limit, self.what, self.skip = app, prefix, limit, what, skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(self.prefix) or path.startswith(self.skip):
             await self.app(scope, receive, send)
             return
         length = Headers(scope=scope).get("content-length")

@@ -146,6 +146,8 @@ def shown_path(path: Path) -> str:
 def build_ui(service: NerService) -> gr.Blocks:
     variants = service.variants
     limits = service.limits
+    # Heavy events have no Gradio concurrency limit: the gate, not the queue, decides, so a job beyond its bounds
+    # is turned away in milliseconds instead of waiting in the queue behind the one that runs.
     gate = Gate(limits.heavy_waiting)
     # This instance's own Bulk results, inside Gradio's upload folder (served from there without a second copy).
     bulk_home = Path(get_upload_folder()).resolve() / f"{BULK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
@@ -294,8 +296,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                 # preprocess=False: the handler sees the client's FileData as sent and checks its path itself
                 # (mounted apps skip Gradio's own upload-folder check; see docs/RELIABILITY.md).
                 bulk_run.click(bulk, [upload, column, bulk_variant, bulk_format], [bulk_files, bulk_summary],
-                               api_visibility="private", preprocess=False, concurrency_id="heavy",
-                               concurrency_limit=limits.heavy_waiting + 1)
+                               api_visibility="private", preprocess=False, concurrency_limit=None)
             with gr.Tab("压缩对比 · Compression", id="compression"):
                 gr.Markdown("### 已测数据 · Stored measurements")
                 gr.Dataframe(variant_rows(service), interactive=False, elem_id="rl-stored")
@@ -316,6 +317,6 @@ def build_ui(service: NerService) -> gr.Blocks:
                 with gr.Accordion("JSON", open=False):
                     raw = gr.JSON()
                 bench_run.click(benchmark, [bench_text, repeats], [bench_table, size_plot, lat_plot, f1_plot, diff_table, raw],
-                                api_name="benchmark", concurrency_id="heavy", concurrency_limit=limits.heavy_waiting + 1)
+                                api_name="benchmark", concurrency_limit=None)
         gr.api(ner_api, api_name="ner")
     return demo
