@@ -19,11 +19,10 @@ from pathlib import Path
 import raner
 from raner.benchmark import agreement, machine_info, time_variants
 from raner.markup import read_marked_file
-
-from .data import DEFAULT_DATA, read_conll
 from raner.spans import tags_to_spans
 
-from .evaluate import evaluate
+from .data import DEFAULT_DATA, read_conll
+from .scoring import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 LENGTHS = {"short": 15, "typical": 50, "long": 200}
@@ -77,7 +76,7 @@ def cache_workload(rec: raner.Recognizer, texts: list[str], requests: int = 5000
     stream = rng.choices(texts, weights=weights, k=requests)
     out = {}
     for label, size in (("no_cache", 0), ("lru_1024", 1024)):
-        r = raner.load(rec.path, rec.variant, cache_size=size)
+        r = rec.with_options(cache_size=size)
         t0 = time.perf_counter()
         for t in stream:
             r.predict(t)
@@ -89,7 +88,7 @@ def cache_workload(rec: raner.Recognizer, texts: list[str], requests: int = 5000
 
 def calibration(rec: raner.Recognizer, sentences, bins: int = 10) -> dict:
     """Expected calibration error of entity scores: is an entity with score p right p of the time? (dev set)."""
-    scored = raner.load(rec.path, rec.variant, cache_size=0, scores=True)
+    scored = rec.with_options(cache_size=0, scores=True)
     pairs = []
     for s, ents in zip(sentences, scored.predict_batch([s.text for s in sentences])):
         gold = set(tags_to_spans(s.tags))

@@ -1,11 +1,18 @@
-"""Linear-chain CRF in torch for training: negative log-likelihood with padded batches."""
+"""The trainable linear-chain CRF layer (torch): negative log-likelihood with padded batches, marginals, and its
+scores saved for (or turned into) the runtime's numpy CRF."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
 import torch
 from torch import nn
 
+from raner.crf import CRF
 
-class CRF(nn.Module):
+
+class CRFLayer(nn.Module):
     """Start, end and transition scores; ``transitions[i, j]`` scores tag i followed by tag j."""
 
     def __init__(self, num_tags: int):
@@ -39,6 +46,21 @@ class CRF(nn.Module):
     def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood of the gold paths."""
         return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).mean()
+
+    def scores(self) -> dict[str, np.ndarray]:
+        """Start, end and transition scores as numpy arrays."""
+        return {"start": self.start.detach().numpy(), "end": self.end.detach().numpy(),
+                "transitions": self.transitions.detach().numpy()}
+
+    def save(self, path: str | Path) -> None:
+        """The scores as the runtime reads them (an ``.npz`` of start, end and transitions)."""
+        np.savez(path, **self.scores())
+
+    def to_runtime(self, labels: Sequence[str], scheme: str = "BIO") -> CRF:
+        """The runtime's numpy CRF over these scores with the scheme's forbidden moves applied (what a served
+        model decodes with)."""
+        s = self.scores()
+        return CRF.constrained(s["start"], s["end"], s["transitions"], labels, scheme)
 
 
 def log_marginals(start: torch.Tensor, end: torch.Tensor, transitions: torch.Tensor, emissions: torch.Tensor,

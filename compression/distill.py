@@ -14,8 +14,8 @@ import torch
 
 import raner
 
-from .crf import CRF, log_marginals
-from .ensemble import mean_crf
+from .crf import CRFLayer, log_marginals
+from .ensemble_graph import mean_crf
 
 
 class EnsembleTeacher:
@@ -46,7 +46,7 @@ class EnsembleTeacher:
         return log_marginals(self.start, self.end, self.transitions, torch.from_numpy(em), mask)
 
 
-def posterior_loss(teacher: EnsembleTeacher, crf: CRF, weight: float) -> Callable[[list[str], dict, torch.Tensor], torch.Tensor]:
+def posterior_loss(teacher: EnsembleTeacher, crf: CRFLayer, weight: float) -> Callable[[list[str], dict, torch.Tensor], torch.Tensor]:
     """``extra_loss`` for ``train_epoch``: weight x cross-entropy of the student's marginals to the teacher's."""
 
     def loss(texts: list[str], batch: dict, emissions: torch.Tensor) -> torch.Tensor:

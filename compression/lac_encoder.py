@@ -1,7 +1,7 @@
 """Baidu LAC's pretrained BiGRU encoder (Apache-2.0) as a frozen feature extractor for the tagger.
 
 LAC was trained on a very large corpus for segmentation, POS and NER; its hidden states carry knowledge of
-names that the 1990s MSRA text lacks. We read its weights with numpy (``compression.lac``), express each GRU
+names that the 1990s MSRA text lacks. We read its weights with numpy (``compression.lac_files``), express each GRU
 in ONNX's own terms (gates z, r, h with ``linear_before_reset=0``; LAC's update gate u is ONNX's 1 - z, and
 each direction's input ``fc`` folds into W), and export it as ONNX ``GRU`` ops, so the runtime needs nothing new.
 """
@@ -15,64 +15,11 @@ from torch import nn
 
 from raner.lac_tokens import LacTokenizer
 
-from .lac import lac_model_dir, read_id_table, read_lod_tensor, read_word_dic
+from .lac_files import lac_model_dir, read_id_table, read_lod_tensor, read_word_dic
+from .recurrent import BiGRU, bigru
 
 HIDDEN = 128
 EMB_DIM = 128
-
-
-def gru_loop(x, w, r, wb, rb):
-    """A forward GRU over [B, T, in] with ONNX semantics (gates z, r, h; ``linear_before_reset=0``).
-
-    z and r share one matmul per step: about 15% faster than three, which matters when fine-tuning (--lac-tune)."""
-    hidden = r.shape[1]
-    xw = x @ w.T + wb
-    h = x.new_zeros(x.shape[0], hidden)
-    r_zr, b_zr = r[: 2 * hidden].T, rb[: 2 * hidden]
-    r_h, b_h = r[2 * hidden :].T, rb[2 * hidden :]
-    out = []
-    for t in range(x.shape[1]):
-        step = xw[:, t]
-        zr = torch.sigmoid(step[:, : 2 * hidden] + torch.addmm(b_zr, h, r_zr))
-        cand = torch.tanh(step[:, 2 * hidden :] + torch.addmm(b_h, zr[:, hidden:] * h, r_h))
-        h = cand + zr[:, :hidden] * (h - cand)  # (1 - z) * cand + z * h
-        out.append(h)
-    return torch.stack(out, 1) if out else x.new_zeros(x.shape[0], 0, hidden)
-
-
-def bigru(x, lengths, w, r, b):
-    """A bidirectional GRU layer in plain torch ops (differentiable): the computation ``BiGRU`` exports."""
-    from .model import reverse_within_length
-
-    hidden = r.shape[2]
-    fwd = gru_loop(x, w[0], r[0], b[0, : 3 * hidden], b[0, 3 * hidden :])
-    bwd = gru_loop(reverse_within_length(x, lengths), w[1], r[1], b[1, : 3 * hidden], b[1, 3 * hidden :])
-    return torch.cat([fwd, reverse_within_length(bwd, lengths)], dim=2)
-
-
-class BiGRU(torch.autograd.Function):
-    """A bidirectional GRU layer over the valid steps of each sequence, exported as one ONNX ``GRU`` node.
-
-    Weights are stacked per direction (forward, backward) as ONNX stores them: w [2, 3H, in], r [2, 3H, H],
-    b [2, 6H] (input then recurrent biases). Output [B, T, 2H], forward states first.
-    """
-
-    @staticmethod
-    def forward(ctx, x, lengths, w, r, b):
-        return bigru(x, lengths, w, r, b)
-
-    @staticmethod
-    def symbolic(g, x, lengths, w, r, b):
-        hidden = r.type().sizes()[2]
-        xt = g.op("Transpose", x, perm_i=[1, 0, 2])
-        lens = g.op("Cast", lengths, to_i=6)  # int32, as ONNX GRU wants
-        y, _ = g.op("GRU", xt, w, r, b, lens, hidden_size_i=hidden, direction_s="bidirectional",
-                    linear_before_reset_i=0, outputs=2)  # y [T, 2, B, H]
-        y = g.op("Transpose", y, perm_i=[2, 0, 1, 3])  # [B, T, 2, H]
-        shape = g.op("Concat", g.op("Slice", g.op("Shape", y), g.op("Constant", value_t=torch.tensor([0])),
-                                    g.op("Constant", value_t=torch.tensor([2]))),
-                     g.op("Constant", value_t=torch.tensor([2 * hidden])), axis_i=0)
-        return g.op("Reshape", y, shape)
 
 
 class LacEncoder(nn.Module):

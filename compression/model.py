@@ -1,12 +1,20 @@
-"""The emission network: char + bigram embeddings and lexicon features -> BiLSTM -> self-attention -> tag scores."""
+"""The tagger: char + bigram embeddings and lexicon features -> BiLSTM -> self-attention -> tag scores, with a CRF;
+its checkpoints and its ONNX export."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from .crf import CRF
+from .crf import CRFLayer
+from .lac_encoder import LacEncoder
+from .recurrent import reverse_within_length
+
+CHECKPOINT = "checkpoint.pt"
+WORD_SET_SIZE = 4  # lexicon words per SoftLexicon set (B/M/E/S) and character
+INPUT_NAMES = ["chars", "bigrams", "lexicon", "lengths", "lexwords", "lac_ids", "lac_lengths", "lac_index"]
 
 
 @dataclass
@@ -32,14 +40,6 @@ class NetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence's first ``length`` steps, leaving padding at the end (exportable)."""
-    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
-    idx = lengths.unsqueeze(1) - 1 - steps
-    idx = torch.where(idx >= 0, idx, steps)
-    return x.gather(1, idx.unsqueeze(2).expand(-1, -1, x.shape[2]))
 
 
 class SelfAttention(nn.Module):
@@ -86,8 +86,6 @@ class EmissionNet(nn.Module):
             self.word_emb.weight.requires_grad_(False)
         self.lac = self.lac_chars = None
         if cfg.lac_dim:
-            from .lac_encoder import LacEncoder
-
             self.lac = LacEncoder(cfg.lac_rows or cfg.n_chars)
             if cfg.lac_rows and cfg.lac_char_view:
                 self.lac_chars = LacEncoder(cfg.n_chars)
@@ -135,6 +133,29 @@ class EmissionNet(nn.Module):
             h = h + self.attn(self.drop(h), lengths)
         return self.emit(self.drop(h))
 
+    def export_onnx(self, path: Path) -> None:
+        """This network to ONNX (opset 17) with dynamic batch and sequence axes, the inputs it reads named as the
+        runtime's featurizer names them."""
+        self.eval()
+        cfg = self.cfg
+        dummy = (torch.ones(2, 5, dtype=torch.long), torch.ones(2, 5, dtype=torch.long),
+                 torch.zeros(2, 5, cfg.lexicon_width), torch.tensor([5, 3]))
+        names = INPUT_NAMES[:4]
+        axes = {"chars": {0: "batch", 1: "time"}, "bigrams": {0: "batch", 1: "time"},
+                "lexicon": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "emissions": {0: "batch", 1: "time"}}
+        if cfg.n_words or cfg.lac_rows:
+            dummy = (*dummy, torch.ones(2, 5, 4, WORD_SET_SIZE, dtype=torch.long))
+            names = INPUT_NAMES[:5]
+            axes["lexwords"] = {0: "batch", 1: "time"}
+        if cfg.lac_rows:  # LAC tokens: 4 and 2 of them covering the 5 and 3 characters
+            dummy = (*dummy, torch.ones(2, 4, dtype=torch.long), torch.tensor([4, 2]),
+                     torch.tensor([[0, 1, 1, 2, 3], [0, 0, 1, 0, 0]]))
+            names = INPUT_NAMES
+            axes.update({"lac_ids": {0: "batch", 1: "tokens"}, "lac_lengths": {0: "batch"},
+                         "lac_index": {0: "batch", 1: "time"}})
+        torch.onnx.export(self, dummy, str(path), input_names=names, output_names=["emissions"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+
 
 class Tagger(nn.Module):
     """Emission network plus CRF: what training optimizes."""
@@ -142,9 +163,22 @@ class Tagger(nn.Module):
     def __init__(self, cfg: NetConfig, sparse: bool = True):
         super().__init__()
         self.net = EmissionNet(cfg, sparse=sparse)
-        self.crf = CRF(cfg.n_tags)
+        self.crf = CRFLayer(cfg.n_tags)
 
     def loss(self, batch: dict, tags: torch.Tensor) -> torch.Tensor:
         emissions = self.net.run(batch)
         mask = torch.arange(tags.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
         return self.crf.nll(emissions, tags, mask)
+
+    def save(self, path: Path, labels: list[str], **extra) -> None:
+        """A checkpoint: the network's sizes, the labels, the weights and ``extra`` facts (epoch, dev F1...)."""
+        torch.save({"config": self.net.cfg.to_dict(), "labels": labels, "state_dict": self.state_dict(), **extra}, path)
+
+
+def load_tagger(path: Path) -> tuple[Tagger, list[str]]:
+    """A checkpoint's Tagger (dense embeddings, eval mode) and its labels."""
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    model = Tagger(NetConfig(**ckpt["config"]), sparse=False)
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    return model, ckpt["labels"]

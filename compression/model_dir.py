@@ -1,4 +1,5 @@
-"""Registering a model directory's variants with their measured size, parameters and scores, and choosing its default."""
+"""A build's model directory: its first manifest, its variants registered with their measured size, parameters
+and scores, and the choice of its default."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import raner
-from raner.manifest import Variant, read_manifest, write_manifest
+from raner.manifest import Manifest, Variant, read_manifest, write_manifest
 
 from .data import read_conll
-from .evaluate import evaluate
 from .onnx_info import parameter_count
+from .scoring import evaluate
+
+
+def new_manifest(out: Path, labels: list[str], network: dict, inputs: dict, training: dict, max_length: int,
+                 scheme: str = "BIO") -> Manifest:
+    """The manifest of a new model directory before any variant is registered (its default will be fp32)."""
+    return Manifest(path=out, name=out.name, labels=tuple(labels), scheme=scheme, max_length=max_length, inputs=inputs,
+                    crf="crf.npz", default_variant="fp32", variants={}, created=today(), network=network, training=training)
 
 
 def measured_variant(out: Path, name: str, file: str, description: str, **fields) -> Variant:
@@ -56,4 +64,5 @@ def choose_default(out: Path, candidates: list[str] | None = None, max_drop: flo
 
 
 def today() -> str:
+    """Today's date as the manifest records it (ISO 8601)."""
     return dt.date.today().isoformat()

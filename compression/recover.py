@@ -18,7 +18,6 @@ from onnx import numpy_helper
 
 from raner.manifest import read_manifest
 
-from .export import export_onnx
 from .model import NetConfig, Tagger
 
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX LSTM gates i, o, f, c; torch wants i, f, c(g), o
@@ -53,7 +52,7 @@ def weight_map(cfg: NetConfig) -> dict[str, tuple[str, str]]:
             p.uniform_(-1, 1)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "twin.onnx"
-        export_onnx(twin.net.eval(), path)
+        twin.net.export_onnx(path)
         graph = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
     found: dict[str, tuple[str, str]] = {}
     for pname, p in twin.net.state_dict().items():
@@ -83,8 +82,7 @@ def recover(model_dir: Path, out: Path) -> Path:
         state["crf." + key] = torch.from_numpy(crf[key])
     model.load_state_dict(state)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": cfg.to_dict(), "labels": list(manifest.labels), "state_dict": model.state_dict(),
-                "recovered_from": str(model_dir)}, out)
+    model.save(out, list(manifest.labels), recovered_from=str(model_dir))
     return out
 
 

@@ -32,7 +32,7 @@ def time_variants(recognizers: Mapping[str, Recognizer], texts: Sequence[str], r
     The recognizers' result caches are bypassed (each call computes), so the numbers are the model's.
     """
     names = list(recognizers)
-    fresh = {n: Recognizer(r.path, r.variant, r.threads, r.batch_size, cache_size=0, scores=r.scores) for n, r in recognizers.items()}
+    fresh = {n: r.with_options(cache_size=0) for n, r in recognizers.items()}
     for _ in range(warmup):
         for n in names:
             fresh[n].predict_batch(texts)

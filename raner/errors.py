@@ -1,7 +1,8 @@
 """Errors the runtime raises, each with a message a user can act on."""
 from __future__ import annotations
 
-REBUILD_HINT = "rebuild it with: python -m compression.build --out {path}  (see README, 'Rebuilding the models')"
+REBUILD_HINT = ("rebuild {path} with `make model` if it is the shipped model, else as README's 'Rebuilding the models' "
+                "says")
 
 
 class ModelError(RuntimeError):

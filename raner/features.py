@@ -47,11 +47,12 @@ def bigram_keys(text: str) -> list[str]:
 class Encoded:
     """One normalized text's model inputs, unpadded.
 
-    ``positions``/``units`` serve sub-word models: the time steps whose emissions are decoded, and the
-    ``(start, end)`` character range each decoded unit covers. ``None`` means one step per character.
+    ``ids`` has one entry per time step: a character id, or a sub-word model's token id. ``positions``/``units``
+    serve sub-word models: the time steps whose emissions are decoded, and the ``(start, end)`` character range
+    each decoded unit covers. ``None`` means one step per character.
     """
 
-    chars: np.ndarray
+    ids: np.ndarray
     bigrams: np.ndarray
     lexicon: np.ndarray
     lexwords: np.ndarray | None = None
@@ -61,15 +62,27 @@ class Encoded:
     lac_index: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.chars)
+        return len(self.ids)
 
     @property
     def n_units(self) -> int:
-        return len(self.chars) if self.positions is None else len(self.positions)
+        return len(self.ids) if self.positions is None else len(self.positions)
 
     def char_span(self, a: int, b: int) -> tuple[int, int]:
         """Character range of decoded units ``a..b`` (end exclusive)."""
         return (a, b) if self.units is None else (self.units[a][0], self.units[b - 1][1])
+
+
+def unit_positions(encoded: Sequence[Encoded]) -> tuple[np.ndarray, np.ndarray]:
+    """The time step of each decoded unit of a padded batch, left-aligned ``[B, U]`` (0 past a text's end), and the
+    mask of real units: how a sub-word model's emissions are gathered, in numpy (runtime) and torch (training) alike."""
+    width = max((e.n_units for e in encoded), default=0) or 1
+    index = np.zeros((len(encoded), width), dtype=np.int64)
+    mask = np.zeros((len(encoded), width), dtype=bool)
+    for i, e in enumerate(encoded):
+        pos = np.arange(len(e)) if e.positions is None else e.positions
+        index[i, : len(pos)], mask[i, : len(pos)] = pos, True
+    return index, mask
 
 
 class Featurizer:
@@ -124,7 +137,7 @@ class Featurizer:
         lexwords = np.zeros((n, steps, 4, set_size), dtype=np.int64)
         for b, e in enumerate(items):
             k = len(e)
-            chars[b, :k], bigrams[b, :k], lex[b, :k], lengths[b] = e.chars, e.bigrams, e.lexicon, k
+            chars[b, :k], bigrams[b, :k], lex[b, :k], lengths[b] = e.ids, e.bigrams, e.lexicon, k
             if words:
                 lexwords[b, :k] = e.lexwords
         out = {"chars": chars, "bigrams": bigrams, "lexicon": lex, "lengths": lengths, "lexwords": lexwords}

@@ -41,11 +41,6 @@ class Lexicon:
         return {w: m for w, (m, _) in self._table.items() if m}
 
     @property
-    def word_ids(self) -> dict[str, int]:
-        """Embedding id of every word that has one."""
-        return {w: i for w, (_, i) in self._table.items() if i}
-
-    @property
     def width(self) -> int:
         """Number of category feature columns: one per (category, position)."""
         return len(self.categories) * len(POSITIONS)

@@ -16,7 +16,7 @@ from .chunking import chunk_spans
 from .crf import CRF, forward_backward, span_probability
 from .entity import Entity
 from .errors import REBUILD_HINT, ModelError, UnknownVariantError
-from .features import Featurizer, read_table
+from .features import Featurizer, read_table, unit_positions
 from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
 from .manifest import Manifest, on_write, read_manifest
@@ -118,10 +118,10 @@ class Recognizer:
         self._featurizer = _featurizer(self.path, json.dumps(self.manifest.variant_inputs(variant), sort_keys=True))
         self._crf = _load_crf(self.path, self.manifest.variant_crf(variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
-        self.user_dict = as_user_dict(user_dict, self.labels)
+        self.user_dict = as_user_dict(user_dict, self.types)
         labels = self.manifest.labels
         self._stop_tags = {kind: frozenset({labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ())
-                           for kind in self.labels}
+                           for kind in self.types}
         self._session = _session(self.manifest.file(self.manifest.variants[variant].file), threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
@@ -133,8 +133,8 @@ class Recognizer:
         return self.manifest.name
 
     @property
-    def labels(self) -> tuple[str, ...]:
-        """Entity types this model returns (e.g. PER, LOC, ORG)."""
+    def types(self) -> tuple[str, ...]:
+        """Entity types this model returns (e.g. PER, LOC, ORG); ``manifest.labels`` holds its tags (B-PER, ...)."""
         return tuple(sorted({t.split("-", 1)[1] for t in self.manifest.labels if "-" in t}))
 
     @property
@@ -146,7 +146,17 @@ class Recognizer:
 
     def with_variant(self, variant: str) -> "Recognizer":
         """Another variant of the same model (sessions and files are shared, caches are not)."""
-        return Recognizer(self.path, variant, self.threads, self.batch_size, self._cache_size, self.scores, self.user_dict)
+        return self.with_options(variant=variant)
+
+    def with_options(self, **changes) -> "Recognizer":
+        """The same recognizer with some of its options changed (``variant``, ``threads``, ``batch_size``,
+        ``cache_size``, ``scores``, ``user_dict``); every other option, the user dictionary included, is kept."""
+        options = {"variant": self.variant, "threads": self.threads, "batch_size": self.batch_size,
+                   "cache_size": self._cache_size, "scores": self.scores, "user_dict": self.user_dict}
+        unknown = set(changes) - set(options)
+        if unknown:
+            raise TypeError(f"unknown recognizer options {sorted(unknown)}; these can change: {', '.join(options)}")
+        return Recognizer(self.path, **{**options, **changes})
 
     def predict(self, text: str) -> list[Entity]:
         """Entities in ``text``, offsets into ``text`` itself."""
@@ -173,11 +183,6 @@ class Recognizer:
         total = self._hits + self._misses
         return {"hits": self._hits, "misses": self._misses, "hit_rate": self._hits / total if total else 0.0,
                 "size": len(self._cache), "max_size": self._cache_size}
-
-    def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
-            self._hits = self._misses = 0
 
     def emissions(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Raw per-character tag scores of already-short texts (for tests and benchmarks)."""
@@ -259,12 +264,8 @@ def unit_emissions(emissions: np.ndarray, encoded) -> np.ndarray:
     """Emissions of the decoded units only (sub-word models decode one unit per word or character)."""
     if all(e.positions is None for e in encoded):
         return emissions
-    width = max((e.n_units for e in encoded), default=0)
-    out = np.zeros((len(encoded), max(width, 1), emissions.shape[2]), dtype=emissions.dtype)
-    for i, e in enumerate(encoded):
-        pos = np.arange(len(e)) if e.positions is None else e.positions
-        out[i, : len(pos)] = emissions[i, pos]
-    return out
+    index, mask = unit_positions(encoded)
+    return np.where(mask[:, :, None], emissions[np.arange(len(encoded))[:, None], index], 0).astype(emissions.dtype)
 
 
 def load(path: str | Path | None = None, variant: str | None = None, threads: int = 1, **kwargs) -> Recognizer:

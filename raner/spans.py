@@ -14,6 +14,11 @@ def split_tag(tag: str) -> tuple[str, str]:
     return prefix, kind
 
 
+def scheme_of(tags: Sequence[str]) -> str:
+    """The scheme a tag sequence or tag set is written in: BIOES if it uses S-X or E-X, else BIO."""
+    return "BIOES" if any(split_tag(t)[0] in ("S", "E") for t in tags) else "BIO"
+
+
 def tags_to_spans(tags: Sequence[str], scheme: str = "BIO") -> list[tuple[str, int, int]]:
     """Return ``(type, start, end)`` for each well-formed entity, end exclusive.
 

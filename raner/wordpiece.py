@@ -204,7 +204,7 @@ class WordPieceFeaturizer:
         ids = np.full((len(items), steps), self.pad, dtype=np.int64)
         mask = np.zeros((len(items), steps), dtype=np.int64)
         for b, e in enumerate(items):
-            ids[b, : len(e)] = e.chars
+            ids[b, : len(e)] = e.ids
             mask[b, : len(e)] = 1
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 

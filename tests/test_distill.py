@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from compression.crf import CRF
+from compression.crf import CRFLayer
 
 
-def brute_force_marginals(crf: CRF, em: torch.Tensor) -> torch.Tensor:
+def brute_force_marginals(crf: CRFLayer, em: torch.Tensor) -> torch.Tensor:
     """P(tag at t) by enumerating every path of a short sequence."""
     length, tags = em.shape
     probs, z = torch.zeros(length, tags), 0.0
@@ -26,7 +26,7 @@ def brute_force_marginals(crf: CRF, em: torch.Tensor) -> torch.Tensor:
 
 def test_crf_marginals_match_enumeration_for_padded_sequences():
     torch.manual_seed(3)
-    crf = CRF(3)
+    crf = CRFLayer(3)
     with torch.no_grad():
         for p in crf.parameters():
             p.normal_()
@@ -40,7 +40,7 @@ def test_crf_marginals_match_enumeration_for_padded_sequences():
 
 
 def test_marginals_ignore_a_shared_shift_and_their_gradient_has_no_shared_part():
-    crf = CRF(3)
+    crf = CRFLayer(3)
     em = torch.randn(2, 6, 3, requires_grad=True)
     mask = torch.ones(2, 6, dtype=torch.bool)
     shifted = crf.log_marginals(em + 500 * torch.randn(2, 6, 1), mask)
@@ -50,7 +50,7 @@ def test_marginals_ignore_a_shared_shift_and_their_gradient_has_no_shared_part()
 
 
 def test_marginals_are_differentiable():
-    crf = CRF(3)
+    crf = CRFLayer(3)
     em = torch.randn(1, 5, 3, requires_grad=True)
     crf.log_marginals(em, torch.ones(1, 5, dtype=torch.bool))[0, 2, 1].backward()
     assert em.grad is not None and torch.isfinite(em.grad).all() and em.grad.abs().sum() > 0

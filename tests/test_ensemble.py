@@ -46,7 +46,7 @@ def test_ensemble_variant_averages_member_emissions_and_crf(members, tmp_path):
 
 
 def test_members_with_other_vocabularies_are_refused(members, tmp_path):
-    from compression.ensemble import add_ensemble_variant
+    from compression.ensemble_graph import add_ensemble_variant
 
     out = tmp_path / "model"
     shutil.copytree(members[0], out)
@@ -60,7 +60,7 @@ def test_members_with_other_vocabularies_are_refused(members, tmp_path):
 def test_weights_members_share_are_stored_once(members, tmp_path):
     import onnx
 
-    from compression.ensemble import merge_graphs
+    from compression.ensemble_graph import merge_graphs
 
     one = members[0] / "model.fp32.onnx"
     merge_graphs([one, one], tmp_path / "twice.onnx")

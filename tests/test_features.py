@@ -13,7 +13,7 @@ def featurizer():
 
 def test_encode_ids_unknowns_and_spaces():
     e = featurizer().encode("马云 x")
-    assert list(e.chars) == [5, 6, 4, 1]
+    assert list(e.ids) == [5, 6, 4, 1]
     assert list(e.bigrams) == [2, 1, 1, 1]
     assert e.lexicon.shape == (4, 8) and e.lexicon[0, 4] == 1 and e.lexicon[1, 6] == 1
 
@@ -42,4 +42,4 @@ def test_table_round_trip_keeps_spaces(tmp_path):
 def test_vocabulary_without_unk_is_refused():
     with pytest.raises(ValueError, match="UNK"):
         Featurizer({PAD: 0})
-    assert np.asarray(featurizer().encode("").chars).shape == (0,)
+    assert np.asarray(featurizer().encode("").ids).shape == (0,)

@@ -7,10 +7,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from compression import export
-from compression.lac import read_lod_tensor
-from compression.lac_encoder import gru_loop, onnx_gru_weights
+from compression.lac_encoder import onnx_gru_weights
+from compression.lac_files import read_lod_tensor
 from compression.model import NetConfig, Tagger
+from compression.recurrent import gru_loop
 
 
 def lod_file(path, array: np.ndarray, packed: bool) -> None:
@@ -73,7 +73,7 @@ def random_lac_tagger(seed: int, heads: int, lac_rows: int = 0, both: bool = Fal
 
 def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     model = random_lac_tagger(0, heads=2)
-    export.export_onnx(model.net, tmp_path / "m.onnx")
+    model.net.export_onnx(tmp_path / "m.onnx")
     chars = torch.randint(1, 20, (3, 9))
     lengths = torch.tensor([9, 5, 1])
     inputs = {"chars": chars, "bigrams": torch.zeros_like(chars), "lexicon": torch.zeros(3, 9, 0), "lengths": lengths}
@@ -99,7 +99,7 @@ def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path, bot
         with torch.no_grad():
             for p in model.net.lac_chars.parameters():
                 p.normal_(0, 0.3)
-    export.export_onnx(model.net, tmp_path / "w.onnx")
+    model.net.export_onnx(tmp_path / "w.onnx")
     chars = torch.randint(1, 20, (2, 6))
     inputs = {"chars": chars, "bigrams": torch.zeros_like(chars), "lexicon": torch.zeros(2, 6, 0),
               "lengths": torch.tensor([6, 3]), "lexwords": torch.zeros(2, 6, 4, 4, dtype=torch.long),
@@ -130,12 +130,12 @@ def test_fine_tuned_layers_learn_and_still_export_as_gru_nodes(tmp_path):
     enc = model.net.lac
     assert enc.w[1].grad is not None and enc.w[1].grad.abs().sum() > 0
     assert enc.w[0].grad is None and not enc.emb.weight.requires_grad
-    export.export_onnx(model.net, tmp_path / "t.onnx")
+    model.net.export_onnx(tmp_path / "t.onnx")
     assert sum(n.op_type == "GRU" for n in onnx.load(str(tmp_path / "t.onnx")).graph.node) == 2
 
 
 def test_lac_folder_is_found_inside_the_download_folder(tmp_path):
-    from compression.lac import lac_model_dir
+    from compression.lac_files import lac_model_dir
 
     inner = tmp_path / "LAC-2.1.2" / "LAC" / "lac_model"
     (inner / "conf").mkdir(parents=True)

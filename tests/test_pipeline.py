@@ -6,6 +6,8 @@ import pytest
 
 import raner
 from compression import export, train
+from compression.inputs import featurizer_for, to_tensors
+from compression.model import CHECKPOINT, load_tagger
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +33,12 @@ def test_model_directory_is_complete(tiny_model):
 def test_onnx_emissions_match_torch(tiny_model):
     import torch
 
-    model, labels = export.load_checkpoint(tiny_model / train.CHECKPOINT)
+    model, labels = load_tagger(tiny_model / CHECKPOINT)
     rec = raner.load(tiny_model, variant="fp32")
     texts = ["马云在杭州阿里巴巴总部发表演讲", "今天", "Wi-Fi 7和5G"]
-    feat = train.featurizer_for(tiny_model, True, 16)
+    feat = featurizer_for(tiny_model, True, 16)
     with torch.no_grad():
-        batch = train.to_tensors(feat, texts)
+        batch = to_tensors(feat, texts)
         ref = model.net.run(batch).numpy()
     for i, em in enumerate(rec.emissions(texts)):
         np.testing.assert_allclose(em, ref[i, : len(texts[i])], atol=1e-4)

@@ -1,4 +1,5 @@
 """Structured pruning on a tiny model: removes what the plan says and computes the same function."""
+import copy
 import json
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 
 import raner
 from compression import export, prune, train
+from compression.pruning import UnitPlan, apply_unit_plan, measure_unit_importance
 from compression.model import NetConfig, Tagger
 from compression.onnx_info import parameter_count
 
@@ -27,17 +29,40 @@ def inputs(seed=1):
     return chars, bigrams, lex, lengths
 
 
+def silenced(model: Tagger, plan: UnitPlan) -> Tagger:
+    """A same-size copy of ``model`` with the units and heads the plan drops switched off: the reference."""
+    m = copy.deepcopy(model)
+    net, cfg = m.net, m.net.cfg
+    with torch.no_grad():
+        for name, keep in (("fwd", plan.keep_fwd), ("bwd", plan.keep_bwd)):
+            lstm = getattr(net, name)
+            drop = [k for k in range(cfg.hidden) if k not in keep]
+            out_gate = [3 * cfg.hidden + k for k in drop]
+            lstm.weight_ih_l0[out_gate] = 0
+            lstm.weight_hh_l0[out_gate] = 0
+            lstm.bias_ih_l0[out_gate] = -1e4  # output gate shut: h_k = 0
+            lstm.bias_hh_l0[out_gate] = 0
+        dims = plan.keep_fwd + [cfg.hidden + k for k in plan.keep_bwd]
+        net.emit.weight[:, [d for d in range(2 * cfg.hidden) if d not in dims]] = 0
+        if net.attn is not None:
+            hd = cfg.head_dim
+            for h in range(cfg.heads):
+                if h not in plan.keep_heads:
+                    net.attn.out.weight[:, h * hd : (h + 1) * hd] = 0
+    return m
+
+
 def test_pruned_network_equals_silenced_original():
     model = random_tagger()
-    plan = prune.PrunePlan(keep_fwd=[0, 2, 3, 7, 9], keep_bwd=[1, 2, 4, 5, 8], keep_heads=[1, 3])
-    small = prune.apply_plan(model, plan)
+    plan = UnitPlan(keep_fwd=[0, 2, 3, 7, 9], keep_bwd=[1, 2, 4, 5, 8], keep_heads=[1, 3])
+    small = apply_unit_plan(model, plan)
     small.eval()
     assert small.net.cfg.hidden == 5 and small.net.cfg.heads == 2
     assert small.net.fwd.weight_hh_l0.shape == (20, 5) and small.net.attn.q.weight.shape == (6, 10)
     x = inputs()
     with torch.no_grad():
         a = small.net(*x)
-        b = prune.silence(model, plan).net(*x)
+        b = silenced(model, plan).net(*x)
         full = model.net(*x)
     mask = torch.arange(7).unsqueeze(0) < x[3].unsqueeze(1)
     torch.testing.assert_close(a[mask], b[mask], atol=1e-5, rtol=1e-4)
@@ -48,8 +73,8 @@ def test_pruned_network_equals_silenced_original():
 def test_bigram_rows_are_remapped():
     model = random_tagger()
     keep = [0, 1, 5, 6, 30]
-    plan = prune.PrunePlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[0, 1, 2, 3], keep_bigrams=keep)
-    small = prune.apply_plan(model, plan)
+    plan = UnitPlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[0, 1, 2, 3], keep_bigrams=keep)
+    small = apply_unit_plan(model, plan)
     chars, bigrams, lex, lengths = inputs()
     bigrams = torch.tensor([[5, 6, 30, 1, 5, 6, 30]] * 3)
     remapped = torch.tensor([[2, 3, 4, 1, 2, 3, 4]] * 3)
@@ -70,7 +95,7 @@ def test_importance_ranks_every_unit_and_head(tiny_corpus):
     for ch in sorted({c for s in sentences for c in s.text})[:28]:
         chars[ch] = len(chars)
     feat = Featurizer(chars, {PAD: 0, UNK: 1}, Lexicon({"北京": 1}, ["WORD", "PER", "LOC", "ORG"]))
-    imp = prune.measure_importance(model, feat, sentences, ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"], batches=2, batch_size=4)
+    imp = measure_unit_importance(model, feat, sentences, ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"], batches=2, batch_size=4)
     assert imp["fwd"].shape == (10,) and imp["heads"].shape == (4,)
     assert (imp["fwd"] > 0).any() and (imp["heads"] > 0).any()
 
@@ -96,11 +121,11 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
 
 def test_factorized_bigram_table_at_full_rank_is_exact():
     model = random_tagger()
-    plan = prune.PrunePlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[0, 1, 2, 3], bigram_rank=6)
-    small = prune.apply_plan(model, plan)
+    plan = UnitPlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[0, 1, 2, 3], bigram_rank=6)
+    small = apply_unit_plan(model, plan)
     assert small.net.bigram_emb.weight.shape == (40, 6) and small.net.bigram_up.weight.shape == (6, 6)
     x = inputs()
     with torch.no_grad():
         torch.testing.assert_close(small.net(*x), model.net(*x), atol=1e-4, rtol=1e-4)
-    low = prune.apply_plan(model, prune.PrunePlan(list(range(10)), list(range(10)), [0, 1, 2, 3], bigram_rank=2))
+    low = apply_unit_plan(model, UnitPlan(list(range(10)), list(range(10)), [0, 1, 2, 3], bigram_rank=2))
     assert sum(p.numel() for p in low.parameters()) < sum(p.numel() for p in model.parameters())

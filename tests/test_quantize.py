@@ -5,10 +5,9 @@ import onnxruntime as ort
 import torch
 from onnx import helper, numpy_helper
 
-from compression import export
 from compression.model import NetConfig, Tagger
 from compression.onnx_info import op_counts, parameter_count
-from compression.quantize import block_quantize_tables, pack_4bit, quantize, quantize_rows_4bit
+from compression.quantization import block_quantize_tables, pack_4bit, quantize, quantize_rows_4bit
 
 
 def test_4bit_codes_reconstruct_within_half_a_step_and_keep_zero_rows_exact():
@@ -47,7 +46,7 @@ def test_emb4_variant_is_smaller_and_computes_nearly_the_same(tmp_path):
     with torch.no_grad():
         for p in model.net.lac.parameters():
             p.normal_(0, 0.1)
-    export.export_onnx(model.net, tmp_path / "fp32.onnx")
+    model.net.export_onnx(tmp_path / "fp32.onnx")
     quantize(tmp_path / "fp32.onnx", tmp_path / "int8.onnx")
     info = quantize(tmp_path / "fp32.onnx", tmp_path / "emb4.onnx", table_bits=4)
     ops = op_counts(tmp_path / "emb4.onnx")

@@ -14,9 +14,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import raner  # noqa: E402
-from compression import head_pruning, model_source, transformer_crf  # noqa: E402
-from compression import raner as build_raner  # noqa: E402
+from compression.crf import CRFLayer  # noqa: E402
+from compression.inputs import to_torch  # noqa: E402
 from compression.onnx_info import parameter_count  # noqa: E402
+from compression.transformer import build as build_raner  # noqa: E402
+from compression.transformer import head_pruning, network, source  # noqa: E402
 from raner.markup import read_marked_file  # noqa: E402
 from raner.normalize import normalize  # noqa: E402
 
@@ -58,7 +60,7 @@ def make_model_dir(path: Path, labels: list[str], label_source: str, hidden: int
                      "preprocessor": {"type": "token-cls-tokenizer"}}
     (path / "configuration.json").write_text(json.dumps(configuration, indent=2), encoding="utf-8")
     torch.manual_seed(seed)
-    bert = BertModel(BertConfig(**{k: v for k, v in config.items() if k in transformer_crf.BERT_FIELDS}))
+    bert = BertModel(BertConfig(**{k: v for k, v in config.items() if k in source.BERT_FIELDS}))
     with torch.no_grad():
         for name, p in bert.named_parameters():
             if name.endswith("weight") and p.dim() == 2:
@@ -112,12 +114,12 @@ def test_manifest_and_files(built):
 
 def test_torch_and_onnx_fp32_agree(built):
     for name, (src, out) in built.items():
-        model = transformer_crf.load_model(transformer_crf.read_source(src))
+        model = source.load_model(source.read_source(src))
         rec = raner.load(out, variant="fp32", cache_size=0)
         feat = rec._featurizer
         encoded = [feat.encode(normalize(t)) for t in TEXTS]
         with torch.no_grad():
-            ref = model.run(transformer_crf.to_feeds(feat.batch(encoded))).numpy()
+            ref = model.run(to_torch(feat.batch(encoded))).numpy()
         for i, em in enumerate(rec.emissions(TEXTS)):
             np.testing.assert_allclose(em, ref[i, : len(em)], atol=2e-4, rtol=1e-4)
         m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
@@ -155,9 +157,9 @@ def test_pruning_shrinks_the_network(built):
 
 def test_pruned_network_equals_masked_original(tmp_path):
     src = make_model_dir(tmp_path / "m", BIO, "mapping", heads=4, layers=2)
-    model = transformer_crf.load_model(transformer_crf.read_source(src))
-    plan = head_pruning.PrunePlan(heads=[[1, 3], [0]], neurons=[list(range(0, 64, 2)), list(range(40))])
-    small = head_pruning.apply_plan(model, plan)
+    model = source.load_model(source.read_source(src))
+    plan = head_pruning.HeadPlan(heads=[[1, 3], [0]], neurons=[list(range(0, 64, 2)), list(range(40))])
+    small = head_pruning.apply_head_plan(model, plan)
     ids = torch.tensor([[2, 10, 11, 12, 13, 3], [2, 14, 15, 3, 0, 0]])
     feeds = {"input_ids": ids, "attention_mask": (ids != 0).long(), "token_type_ids": torch.zeros_like(ids)}
     with torch.no_grad():
@@ -179,9 +181,9 @@ def test_pruned_network_equals_masked_original(tmp_path):
 def test_plan_keeps_one_head_per_layer_and_drops_the_least_important():
     heads = [torch.tensor([0.1, 0.2, 0.3, 0.4]), torch.tensor([0.0, 0.0, 0.0, 1.0])]
     neurons = [torch.tensor([3.0, 1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, 0.0, 2.0])]
-    plan = head_pruning.make_plan(heads, neurons, prune_heads=0.75, prune_ffn=0.5)
+    plan = head_pruning.make_head_plan(heads, neurons, prune_heads=0.75, prune_ffn=0.5)
     assert plan.heads == [[3], [3]]  # per-layer L2-normalized scores, ranked globally
-    assert head_pruning.make_plan(heads, neurons, prune_heads=0.99, prune_ffn=0.99).heads == [[3], [3]]  # one per layer stays
+    assert head_pruning.make_head_plan(heads, neurons, prune_heads=0.99, prune_ffn=0.99).heads == [[3], [3]]  # one per layer stays
     assert plan.neurons == [[0, 2], [1, 3]]
 
 
@@ -189,12 +191,12 @@ def test_crf_transitions_mean_tag_i_followed_by_tag_j():
     """The runtime's Viterbi maximizes pytorch-crf's path score: start[y0] + sum em + sum transitions[y_t-1, y_t] + end."""
     rng = np.random.default_rng(3)
     labels = ["O", "B-PER", "I-PER", "S-PER", "E-PER"]
-    model_crf = transformer_crf.CRF(len(labels))
+    model_crf = CRFLayer(len(labels))
     with torch.no_grad():
         for p in model_crf.parameters():
             p.copy_(torch.from_numpy(rng.normal(size=p.shape).astype(np.float32) * 3))
     emissions = rng.normal(size=(4, len(labels))).astype(np.float32)
-    start, end, moves = (x.numpy() for x in transformer_crf.allowed_matrix(labels, "BIOES"))
+    start, end, moves = (x.numpy() for x in network.allowed_matrix(labels, "BIOES"))
     s, e, t = (x.detach().numpy() for x in (model_crf.start, model_crf.end, model_crf.transitions))
     best, best_path = -np.inf, None
     for path in itertools.product(range(len(labels)), repeat=4):
@@ -205,7 +207,7 @@ def test_crf_transitions_mean_tag_i_followed_by_tag_j():
             best, best_path = score, list(path)
     runtime = raner.crf.CRF.constrained(s, e, t, labels, "BIOES").viterbi(emissions[None], [4])[0].tolist()
     assert runtime == best_path
-    assert transformer_crf.viterbi_reference(torch.from_numpy(emissions), model_crf, labels, "BIOES") == best_path
+    assert network.viterbi_reference(torch.from_numpy(emissions), model_crf, labels, "BIOES") == best_path
 
 
 def test_labels_come_from_each_source(tmp_path):
@@ -215,10 +217,10 @@ def test_labels_come_from_each_source(tmp_path):
     configuration = json.loads((c / "configuration.json").read_text(encoding="utf-8"))
     configuration["model"]["id2label"] = {str(i): t for i, t in enumerate(reversed(BIO))}
     (c / "configuration.json").write_text(json.dumps(configuration), encoding="utf-8")
-    assert transformer_crf.read_source(a).labels == BIO and transformer_crf.read_source(a).scheme == "BIO"
-    assert transformer_crf.read_source(b).labels == BIOES and transformer_crf.read_source(b).scheme == "BIOES"
-    assert transformer_crf.read_labels(c) == list(reversed(BIO))  # configuration.json wins over config.json
-    assert transformer_crf.bert_config(json.loads((a / "config.json").read_text())).num_attention_heads == 4
+    assert source.read_source(a).labels == BIO and source.read_source(a).scheme == "BIO"
+    assert source.read_source(b).labels == BIOES and source.read_source(b).scheme == "BIOES"
+    assert source.read_labels(c) == list(reversed(BIO))  # configuration.json wins over config.json
+    assert source.bert_config(json.loads((a / "config.json").read_text())).num_attention_heads == 4
 
 
 def _fake_hub(monkeypatch, snapshot_download) -> None:
@@ -238,9 +240,9 @@ def test_model_id_is_downloaded_with_the_hub_client(monkeypatch, tmp_path):
         return str(src)
 
     _fake_hub(monkeypatch, snapshot_download)
-    assert model_source.resolve_model("damo/nlp_raner_named-entity-recognition_chinese-base-news") == src
+    assert source.resolve_model("damo/nlp_raner_named-entity-recognition_chinese-base-news") == src
     assert asked == ["damo/nlp_raner_named-entity-recognition_chinese-base-news"]
-    assert model_source.resolve_model(str(src)) == src  # a local directory is used as is
+    assert source.resolve_model(str(src)) == src  # a local directory is used as is
 
 
 def test_offline_download_gives_a_clear_message(monkeypatch, tmp_path, capsys):
@@ -258,14 +260,14 @@ def test_offline_download_gives_a_clear_message(monkeypatch, tmp_path, capsys):
 
 def test_missing_hub_client_and_bad_paths_are_clear(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "modelscope", None)  # import fails as if not installed
-    with pytest.raises(model_source.SourceError, match="pip install modelscope"):
-        model_source.resolve_model("damo/some-model")
-    with pytest.raises(model_source.SourceError, match="neither a directory"):
-        model_source.resolve_model(str(tmp_path / "nope" / "deeper" / "x"))
+    with pytest.raises(source.SourceError, match="pip install modelscope"):
+        source.resolve_model("damo/some-model")
+    with pytest.raises(source.SourceError, match="neither a directory"):
+        source.resolve_model(str(tmp_path / "nope" / "deeper" / "x"))
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(model_source.SourceError, match="config.json"):
-        transformer_crf.read_source(empty)
+    with pytest.raises(source.SourceError, match="config.json"):
+        source.read_source(empty)
 
 
 def test_no_pruning_and_bad_arguments(tmp_path, capsys):

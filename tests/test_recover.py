@@ -7,7 +7,8 @@ import torch
 def test_recovered_checkpoint_reproduces_the_exported_emissions(tiny_corpus, tmp_path):
     import raner
     from compression import export, recover, train
-    from compression.train import featurizer_for, to_tensors
+    from compression.inputs import featurizer_for, to_tensors
+    from compression.model import load_tagger
     from raner.normalize import normalize
 
     out = tmp_path / "tiny"
@@ -16,7 +17,7 @@ def test_recovered_checkpoint_reproduces_the_exported_emissions(tiny_corpus, tmp
     export.main([str(out), "--no-eval"])
     original = torch.load(out / "checkpoint.pt", weights_only=False)["state_dict"]
     rebuilt_path = recover.recover(out, tmp_path / "rebuilt.pt")
-    model, _ = export.load_checkpoint(rebuilt_path)
+    model, _ = load_tagger(rebuilt_path)
     rebuilt = model.state_dict()
     assert set(rebuilt) == set(original)
     for name, value in original.items():

@@ -455,7 +455,7 @@ def test_app_refuses_to_start_on_a_broken_model(tmp_path):
         lines = err.strip().splitlines()
         assert proc.returncode == 2, (name, err)
         assert len(lines) == 1 and lines[0].startswith("error: "), (name, err)
-        assert FAULTS[name][1] in err and "python -m compression.build" in err and "Traceback" not in err, (name, err)
+        assert FAULTS[name][1] in err and "make model" in err and "Traceback" not in err, (name, err)
 
 
 @pytest.mark.parametrize("name,breaker", [
@@ -464,7 +464,7 @@ def test_app_refuses_to_start_on_a_broken_model(tmp_path):
 ])
 def test_runtime_fault_names_the_rebuild_command(tmp_path, name, breaker):
     raner.recognizer.clear_loaded()
-    with pytest.raises(raner.ModelError, match="python -m compression.build"):
+    with pytest.raises(raner.ModelError, match="make model"):
         raner.load(broken_copy(tmp_path, "m", breaker))
     raner.recognizer.clear_loaded()
 

@@ -39,7 +39,7 @@ def check_offsets(text, entities):
 def test_default_load_serves_the_default_variant(rec):
     assert rec.variant == rec.manifest.default_variant == rec.variants[0]
     assert {"fp32", "int8"} <= set(rec.variants)
-    assert rec.labels == ("LOC", "ORG", "PER")
+    assert rec.types == ("LOC", "ORG", "PER")
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -134,7 +134,7 @@ def copy_model(tmp_path):
 
 
 def test_missing_model_directory_names_the_rebuild_command(tmp_path):
-    with pytest.raises(raner.ModelError, match="compression.build"):
+    with pytest.raises(raner.ModelError, match="make model"):
         raner.load(tmp_path / "absent")
 
 

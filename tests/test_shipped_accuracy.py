@@ -5,7 +5,7 @@ import pytest
 
 import raner
 from compression.data import read_conll
-from compression.evaluate import evaluate, read_markup
+from compression.scoring import evaluate, read_markup
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

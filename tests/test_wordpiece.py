@@ -103,7 +103,7 @@ def test_safe_max_length_bound():
     worst = max(len(fold(chr(cp), True)) for cp in range(0x10000) if not 0xD800 <= cp <= 0xDFFF)
     assert worst == MAX_PIECES_PER_CHAR == len(fold("한", True))
     f = WordPieceFeaturizer({t: i for i, t in enumerate(VOCAB)})
-    assert len(f.encode("한" * 170).chars) <= 512
+    assert len(f.encode("한" * 170).ids) <= 512
 
 
 def test_vocabulary_problems_are_model_errors(tmp_path):

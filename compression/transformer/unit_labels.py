@@ -7,18 +7,13 @@ the model does not know are left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from raner.features import Encoded
 from raner.normalize import normalize
-from raner.spans import spans_to_tags, tags_to_spans
+from raner.spans import scheme_of, spans_to_tags, tags_to_spans
 
-from .data import Sentence
-
-
-def scheme_of(tags: Sequence[str]) -> str:
-    """The scheme a gold tag sequence is written in: BIOES if it uses S- or E-, else BIO."""
-    return "BIOES" if any(t.startswith(("S-", "E-")) for t in tags) else "BIO"
+from ..data import Sentence
 
 
 def unit_tags(char_tags: Sequence[str], units: Sequence[tuple[int, int]], labels: Sequence[str], scheme: str) -> list[int]:

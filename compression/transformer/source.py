@@ -1,41 +1,70 @@
-"""RaNER's network in torch: a Hugging Face BertModel built from the StructBERT config, a linear layer and a CRF.
+"""Where a RaNER model comes from and what it holds: a local directory or a ModelScope model id downloaded on demand,
+read into the torch network.
 
 A ModelScope ``transformer-crf`` directory holds ``configuration.json``, ``config.json`` (``model_type``
 ``structbert``, BERT sizes), ``pytorch_model.bin`` (keys ``encoder.*``, ``head.linear.*``,
 ``head.crf.{start_transitions,end_transitions,transitions}``), ``vocab.txt`` and maybe ``label_mapping.json``.
-
-The CRF is pytorch-crf's: a path's score adds ``transitions[tags[t-1], tags[t]]``, i.e. ``transitions[i, j]``
-scores tag i followed by tag j, the convention of compression/crf.py and raner/crf.py, so the matrix is
-used as stored. Emissions are decoded at each word's first token only (ModelScope's ``label_mask``).
+``modelscope`` is only a download client here: it is imported when a model id (not a directory) is given,
+so building from a local directory needs neither it nor the network.
 """
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 import torch
-from torch import nn
-from transformers import BertConfig, BertModel
+from transformers import BertConfig
 
-from raner.crf import CRF as NumpyCRF
-from raner.features import Encoded
-from raner.spans import SCHEMES, allowed_transition, split_tag
+from raner.spans import scheme_of, split_tag
 
-from .crf import CRF
-from .model_source import SourceError
+from .network import TransformerCRF
 
 CONFIGURATION, CONFIG, LABEL_MAPPING, VOCAB = "configuration.json", "config.json", "label_mapping.json", "vocab.txt"
 WEIGHT_FILES = ("pytorch_model.bin", "model.safetensors")
-INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 BERT_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
                "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings", "type_vocab_size",
                "initializer_range", "layer_norm_eps", "pad_token_id")
 CRF_KEYS = {f"{prefix}crf.{theirs}": f"crf.{ours}" for prefix in ("head.", "")  # older checkpoints lack "head."
             for theirs, ours in (("start_transitions", "start"), ("end_transitions", "end"), ("transitions", "transitions"))}
 IGNORED_KEYS = ("encoder.pooler.", "encoder.embeddings.position_ids")
+
+
+MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class SourceError(RuntimeError):
+    """The source model cannot be found, downloaded or read; the message says what to do."""
+
+
+def looks_like_model_id(name: str) -> bool:
+    """Whether ``name`` has the ``owner/model`` form of a ModelScope id."""
+    return bool(MODEL_ID.match(name)) and not name.startswith((".", "/"))
+
+
+def resolve_model(model: str | Path, cache_dir: Path | None = None) -> Path:
+    """A local directory holding the model's files: ``model`` itself, or a ModelScope download of it."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    name = str(model)
+    if not looks_like_model_id(name):
+        raise SourceError(f"{name} is neither a directory nor a ModelScope model id (owner/name)")
+    try:
+        from modelscope.hub.snapshot_download import snapshot_download
+    except ImportError:
+        raise SourceError(f"cannot download {name}: the ModelScope client is not installed (pip install modelscope), "
+                          "or download the model elsewhere and pass its local directory as --model") from None
+    try:
+        local = snapshot_download(name, cache_dir=str(cache_dir) if cache_dir else None)
+    except Exception as e:  # the client raises requests/urllib3/its own errors; all mean the same to the user
+        raise SourceError(f"cannot download {name} from ModelScope ({type(e).__name__}: {str(e)[:200]}): no network? "
+                          "Download the model elsewhere and pass its local directory as --model") from None
+    if not Path(local).is_dir():
+        raise SourceError(f"the ModelScope client returned {local!r} for {name}, which is not a directory")
+    return Path(local)
 
 
 @dataclass
@@ -83,13 +112,12 @@ def read_labels(path: Path) -> list[str]:
     raise SourceError(f"no labels in {path}: expected {LABEL_MAPPING}, model.label2id in {CONFIGURATION} or id2label in {CONFIG}")
 
 
-def tag_scheme(labels: Sequence[str]) -> str:
-    """BIOES if any label is S-X or E-X, else BIO; other label forms are an error."""
-    prefixes = {split_tag(t)[0] for t in labels}
+def checked_scheme(labels: Sequence[str]) -> str:
+    """The scheme of a model's label set (``scheme_of``), refusing labels that are neither BIO nor BIOES tags."""
     bad = [t for t in labels if t != "O" and (split_tag(t)[0] not in "BIES" or not split_tag(t)[1])]
-    if bad or "B" not in prefixes:
+    if bad or "B" not in {split_tag(t)[0] for t in labels}:
         raise SourceError(f"labels {list(labels)} are not a BIO or BIOES tag set (unexpected: {bad})")
-    return "BIOES" if prefixes & {"E", "S"} else "BIO"
+    return scheme_of(labels)
 
 
 def bert_config(raw: dict) -> BertConfig:
@@ -116,36 +144,7 @@ def read_source(path: Path) -> SourceModel:
     labels = read_labels(path)
     tokenizer = _read_json(path / "tokenizer_config.json")
     lowercase = tokenizer.get("do_lower_case", raw.get("do_lower_case", True))
-    return SourceModel(path, bert_config(raw), labels, tag_scheme(labels), bool(lowercase), raw)
-
-
-class TransformerCRF(nn.Module):
-    """Emission network (BERT encoder + linear) with the CRF scores alongside; ``forward`` gives emissions only."""
-
-    def __init__(self, config: BertConfig, n_labels: int):
-        super().__init__()
-        self.encoder = BertModel(config, add_pooling_layer=False)
-        self.linear = nn.Linear(config.hidden_size, n_labels)
-        self.crf = CRF(n_labels)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-        """Tag scores ``[B, T, C]`` of every token (the encoder is called directly so the graph stays plain)."""
-        hidden = self.encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
-        blocked = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
-        hidden = self.encoder.encoder(hidden, attention_mask=blocked).last_hidden_state
-        return self.linear(hidden)
-
-    def run(self, feeds: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self(feeds["input_ids"], feeds["attention_mask"], feeds["token_type_ids"])
-
-    def shape(self) -> dict:
-        """Sizes as they are now (pruning changes heads and FFN width per layer)."""
-        cfg = self.encoder.config
-        layers = self.encoder.encoder.layer
-        return {"type": "transformer-crf", "encoder": "bert", "hidden_size": cfg.hidden_size, "layers": len(layers),
-                "vocab_size": cfg.vocab_size, "labels": self.linear.out_features,
-                "heads": [lay.attention.self.query.out_features // lay.attention.self.attention_head_size for lay in layers],
-                "intermediate": [lay.intermediate.dense.out_features for lay in layers]}
+    return SourceModel(path, bert_config(raw), labels, checked_scheme(labels), bool(lowercase), raw)
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -194,65 +193,3 @@ def load_model(source: SourceModel) -> TransformerCRF:
                           f"missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.eval()
     return model
-
-
-def numpy_crf(model: TransformerCRF, labels: Sequence[str], scheme: str) -> NumpyCRF:
-    """The runtime's constrained CRF over the model's scores (what the served model decodes with)."""
-    c = model.crf
-    return NumpyCRF.constrained(c.start.detach().numpy(), c.end.detach().numpy(), c.transitions.detach().numpy(), labels, scheme)
-
-
-def to_feeds(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """The runtime featurizer's numpy batch as torch tensors."""
-    return {k: torch.from_numpy(v) for k, v in batch.items()}
-
-
-def gather_units(emissions: torch.Tensor, encoded: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Emissions at each word's first token, left-aligned ``[B, U, C]``, and the mask of real units."""
-    width = max((e.n_units for e in encoded), default=0) or 1
-    rows, mask = [], torch.zeros(len(encoded), width, dtype=torch.bool)
-    for i, e in enumerate(encoded):
-        pos = torch.from_numpy(e.positions)
-        row = emissions.new_zeros(width, emissions.shape[2])
-        row = torch.cat([emissions[i, pos], row[len(pos):]], dim=0)
-        rows.append(row)
-        mask[i, : len(pos)] = True
-    return torch.stack(rows), mask
-
-
-def unit_nll(model: TransformerCRF, feat, encoded: Sequence[Encoded], tags: Sequence[Sequence[int]]) -> torch.Tensor:
-    """Mean CRF negative log-likelihood of the word-level tags (sentences without words must be left out)."""
-    emissions, mask = gather_units(model.run(to_feeds(feat.batch(encoded))), encoded)
-    gold = torch.zeros(mask.shape, dtype=torch.long)
-    for i, t in enumerate(tags):
-        gold[i, : len(t)] = torch.tensor(t, dtype=torch.long)
-    return model.crf.nll(emissions, gold, mask)
-
-
-def allowed_matrix(labels: Sequence[str], scheme: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Which starts, ends and moves the tag scheme permits (BIO: no O -> I-X; BIOES: no B-X -> O, ...)."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme}")
-    start = torch.tensor([allowed_transition("START", t, scheme) for t in labels])
-    end = torch.tensor([allowed_transition(t, "END", scheme) for t in labels])
-    moves = torch.tensor([[allowed_transition(a, b, scheme) for b in labels] for a in labels])
-    return start, end, moves
-
-
-def viterbi_reference(emissions: torch.Tensor, crf: CRF, labels: Sequence[str], scheme: str) -> list[int]:
-    """Best permitted tag path of one sequence ``[U, C]``, written plainly (a check on the runtime's batched Viterbi)."""
-    start_ok, end_ok, moves_ok = allowed_matrix(labels, scheme)
-    neg = torch.tensor(float("-inf"))
-    trans = torch.where(moves_ok, crf.transitions.detach(), neg)
-    score = torch.where(start_ok, crf.start.detach(), neg) + emissions[0]
-    back = []
-    for t in range(1, emissions.shape[0]):
-        total = score[:, None] + trans  # [previous tag, next tag]
-        score, best = total.max(dim=0)
-        score = score + emissions[t]
-        back.append(best)
-    score = score + torch.where(end_ok, crf.end.detach(), neg)
-    path = [int(score.argmax())]
-    for best in reversed(back):
-        path.append(int(best[path[-1]]))
-    return path[::-1]

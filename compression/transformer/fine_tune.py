@@ -6,11 +6,12 @@ which pulls the pruned network back towards the function it approximated.
 from __future__ import annotations
 
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
-from .transformer_crf import TransformerCRF, gather_units, to_feeds
+from ..inputs import pad_tags, to_torch
+from .network import TransformerCRF, gather_units
 from .unit_labels import Example
 
 
@@ -30,12 +31,9 @@ def fine_tune(student: TransformerCRF, teacher: TransformerCRF | None, feat, exa
     for step in range(1, steps + 1):
         group = rng.sample(list(examples), min(batch_size, len(examples)))
         encoded = [e.encoded for e in group]
-        feeds = to_feeds(feat.batch(encoded))
+        feeds = to_torch(feat.batch(encoded))
         emissions, mask = gather_units(student.run(feeds), encoded)
-        gold = torch.zeros(mask.shape, dtype=torch.long)
-        for i, e in enumerate(group):
-            gold[i, : len(e.tags)] = torch.tensor(e.tags, dtype=torch.long)
-        loss = student.crf.nll(emissions, gold, mask)
+        loss = student.crf.nll(emissions, pad_tags([e.tags for e in group], tuple(mask.shape)), mask)
         if teacher is not None and distill:
             with torch.no_grad():
                 target, _ = gather_units(teacher.run(feeds), encoded)

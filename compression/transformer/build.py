@@ -1,6 +1,6 @@
 """Build a served model directory from DAMO's RaNER (ModelScope transformer-crf): ONNX fp32, INT8, pruned, pruned INT8.
 
-python -m compression.raner --model damo/nlp_raner_named-entity-recognition_chinese-base-news \\
+python -m compression.transformer.build --model damo/nlp_raner_named-entity-recognition_chinese-base-news \\
     --out models/raner-base-news [--eval ../shared/data/msra/test.txt] [--data ../shared/data/msra] \\
     [--prune-heads 0.5] [--prune-ffn 0.5]
 
@@ -35,19 +35,18 @@ from raner.normalize import normalize
 from raner.spans import tags_to_spans
 from raner.wordpiece import WordPieceFeaturizer, safe_max_length
 
-from .data import read_conll
-from .export import base_manifest
-from .head_pruning import PrunePlan, apply_plan, make_plan, measure_importance, parameters
-from .model_dir import choose_default, measured_variant, score_variants
-from .model_source import SourceError, resolve_model
-from .quantize import quantize
-from .transformer_crf import (INPUT_NAMES, SourceModel, TransformerCRF, gather_units, load_model, numpy_crf, read_source,
-                              to_feeds, unit_nll, viterbi_reference)
-from .transformer_finetune import fine_tune
+from ..data import read_conll
+from ..inputs import to_torch
+from ..model_dir import choose_default, measured_variant, new_manifest, score_variants
+from ..quantization import quantize
+from .fine_tune import fine_tune
+from .head_pruning import HeadPlan, apply_head_plan, make_head_plan, measure_head_importance, parameters
+from .network import TransformerCRF, gather_units, unit_nll, viterbi_reference
+from .source import SourceError, SourceModel, load_model, read_source, resolve_model
 from .unit_labels import Example, make_examples
 
 RANER_NEWS = "damo/nlp_raner_named-entity-recognition_chinese-base-news"
-SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "news.txt"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "news.txt"
 FILES = {"fp32": "model.fp32.onnx", "int8": "model.int8.onnx", "pruned": "model.pruned.onnx", "pruned-int8": "model.pruned-int8.onnx"}
 INT8_DESCRIPTION = "ONNX Runtime dynamic INT8: MatMul and embedding Gather weights int8 (per channel), activations quantized on the fly"
 
@@ -61,29 +60,12 @@ def sample_pieces(max_length: int) -> list[str]:
     return pieces
 
 
-def export_onnx(model: TransformerCRF, path: Path) -> None:
-    """Emission network to ONNX (opset 17) with dynamic batch and token axes."""
-    model.eval()
-    ids = torch.tensor([[2, 7, 8, 9, 10, 11, 3], [2, 7, 8, 3, 0, 0, 0]])
-    mask = (ids != 0).long()
-    axes = {name: {0: "batch", 1: "tokens"} for name in [*INPUT_NAMES, "emissions"]}
-    with torch.no_grad():
-        torch.onnx.export(model, (ids, mask, torch.zeros_like(ids)), str(path), input_names=INPUT_NAMES,
-                          output_names=["emissions"], dynamic_axes=axes, opset_version=17, dynamo=False)
-
-
-def save_crf(model: TransformerCRF, path: Path) -> None:
-    """CRF scores as the runtime reads them: start, end and transitions[i, j] (tag i followed by tag j)."""
-    c = model.crf
-    np.savez(path, start=c.start.detach().numpy(), end=c.end.detach().numpy(), transitions=c.transitions.detach().numpy())
-
-
 @torch.no_grad()
 def torch_paths(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str, texts: list[str]) -> list[list[int]]:
     """Word-level tag ids from the torch emissions and the runtime's numpy Viterbi."""
-    crf = numpy_crf(model, labels, scheme)
+    crf = model.crf.to_runtime(labels, scheme)
     encoded = [feat.encode(normalize(t)) for t in texts]
-    emissions, _ = gather_units(model.run(to_feeds(feat.batch(encoded))), encoded)
+    emissions, _ = gather_units(model.run(to_torch(feat.batch(encoded))), encoded)
     return [p.tolist() for p in crf.viterbi(emissions.numpy(), [e.n_units for e in encoded])]
 
 
@@ -91,7 +73,7 @@ def torch_paths(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[s
 def decoding_check(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str, texts: list[str]) -> float:
     """Share of texts whose runtime-Viterbi tags equal a plain torch Viterbi over the same scores."""
     encoded = [feat.encode(normalize(t)) for t in texts]
-    emissions, _ = gather_units(model.run(to_feeds(feat.batch(encoded))), encoded)
+    emissions, _ = gather_units(model.run(to_torch(feat.batch(encoded))), encoded)
     fast = torch_paths(model, feat, labels, scheme, texts)
     same = sum(fast[i] == (viterbi_reference(emissions[i, : e.n_units], model.crf, labels, scheme) if e.n_units else [])
                for i, e in enumerate(encoded))
@@ -104,7 +86,7 @@ def runtime_check(out: Path, model: TransformerCRF, feat: WordPieceFeaturizer, l
     """Torch vs the served variant: largest emission difference and the share of texts with identical entities."""
     rec = raner.load(out, variant=variant, cache_size=0)
     encoded = [feat.encode(normalize(t)) for t in texts]
-    ref = model.run(to_feeds(feat.batch(encoded))).numpy()
+    ref = model.run(to_torch(feat.batch(encoded))).numpy()
     diff = max(float(np.abs(em - ref[i, : len(em)]).max()) for i, em in enumerate(rec.emissions(texts)))
     same = 0
     for text, enc, path in zip(texts, encoded, torch_paths(model, feat, labels, scheme, texts)):
@@ -126,12 +108,12 @@ def pseudo_examples(model: TransformerCRF, feat: WordPieceFeaturizer, labels: li
 
 
 def prune(model: TransformerCRF, feat: WordPieceFeaturizer, examples: list[Example], prune_heads: float,
-          prune_ffn: float) -> tuple[TransformerCRF, PrunePlan]:
+          prune_ffn: float) -> tuple[TransformerCRF, HeadPlan]:
     """Measure head and FFN-neuron importance one sentence at a time, then cut the least important away."""
     losses = (lambda e=e: unit_nll(model, feat, [e.encoded], [e.tags]) for e in examples)
-    heads, neurons = measure_importance(model, losses)
-    plan = make_plan(heads, neurons, prune_heads, prune_ffn)
-    return apply_plan(model, plan), plan
+    heads, neurons = measure_head_importance(model, losses)
+    plan = make_head_plan(heads, neurons, prune_heads, prune_ffn)
+    return apply_head_plan(model, plan), plan
 
 
 def read_training(data: Path, limit: int, seed: int) -> list:
@@ -150,7 +132,7 @@ def write_base(out: Path, source: SourceModel, model: TransformerCRF, model_ref:
     training = {"source": model_ref, "source_dir": str(source.path), "framework": "ModelScope transformer-crf (RaNER)",
                 "task": configuration.get("task"), "model_type": source.raw_config.get("model_type")}
     fp32 = measured_variant(out, "fp32", FILES["fp32"], "the RaNER network (StructBERT encoder + linear) exported to ONNX in float32")
-    base = base_manifest(out, source.labels, model.shape(), inputs, training, max_length, source.scheme)
+    base = new_manifest(out, source.labels, model.shape(), inputs, training, max_length, source.scheme)
     write_manifest(out, base.with_variant(fp32, default=True))
 
 
@@ -176,7 +158,7 @@ def add_pruned_variants(args: argparse.Namespace, out: Path, model: TransformerC
         fine_tune(pruned, model, feat, examples, args.finetune_steps, args.batch_size, args.lr, args.distill, args.seed)
         tuned = (f"; fine-tuned {args.finetune_steps} steps of {args.batch_size} on {args.data / 'train.txt'}"
                  + (f", distilled from fp32 (weight {args.distill})" if args.distill else ""))
-    export_onnx(pruned, out / FILES["pruned"])
+    pruned.export_onnx(out / FILES["pruned"])
     quantize(out / FILES["pruned"], out / FILES["pruned-int8"], per_channel=True)
     desc = f"structured pruning: {sizes} by gradient importance on {origin}{tuned}"
     for name, extra in (("pruned", ""), ("pruned-int8", "; then dynamic INT8")):
@@ -212,8 +194,8 @@ def build(args: argparse.Namespace) -> dict:
     if decode < 1.0:
         raise SourceError("the runtime's Viterbi disagrees with the torch reference; the CRF scores are not read as stored")
 
-    export_onnx(model, out / FILES["fp32"])
-    save_crf(model, out / "crf.npz")
+    model.export_onnx(out / FILES["fp32"])
+    model.crf.save(out / "crf.npz")
     write_base(out, source, model, str(args.model), max_length, max_tokens)
     checks = {"torch_viterbi_identical_sentences": decode, "fp32": runtime_check(out, model, feat, labels, scheme, check_texts)}
     print(f"torch vs ONNX fp32: {checks['fp32']}")
@@ -232,7 +214,7 @@ def build(args: argparse.Namespace) -> dict:
     for name in variants[1:]:
         checks[f"{name}_vs_fp32_entity_agreement"] = agreement(fp32, fp32.with_variant(name), texts)["agreement"]
     manifest = read_manifest(out)
-    command = "python -m compression.raner " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
+    command = "python -m compression.transformer.build " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     training = {**(manifest.training or {}), "seconds": round(time.time() - started, 1), "command": command}
     write_manifest(out, replace(manifest, checks=checks, training=training))
     print("agreement with fp32 on samples/news.txt: " + ", ".join(f"{n} {checks[f'{n}_vs_fp32_entity_agreement']:.3f}" for n in variants[1:]))

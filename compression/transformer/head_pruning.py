@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
-from .transformer_crf import TransformerCRF
+from .network import TransformerCRF
 
 
 @dataclass
-class PrunePlan:
+class HeadPlan:
     """What survives, per layer: the kept head indices and the kept FFN neuron indices."""
 
     heads: list[list[int]]
@@ -78,7 +78,7 @@ def n_heads(layer: nn.Module) -> int:
     return att.query.out_features // att.attention_head_size
 
 
-def measure_importance(model: TransformerCRF, losses: Iterable[Callable[[], torch.Tensor]]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def measure_head_importance(model: TransformerCRF, losses: Iterable[Callable[[], torch.Tensor]]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Mean ``|dL/d mask|`` per head and per FFN neuron, each ``loss()`` computing L on one sentence or batch."""
     model.eval()  # no dropout: the gradient of the deterministic network
     masks = Masks(model, requires_grad=True)
@@ -97,7 +97,8 @@ def measure_importance(model: TransformerCRF, losses: Iterable[Callable[[], torc
     return [h / max(count, 1) for h in heads], [n / max(count, 1) for n in neurons]
 
 
-def make_plan(head_scores: list[torch.Tensor], neuron_scores: list[torch.Tensor], prune_heads: float, prune_ffn: float) -> PrunePlan:
+def make_head_plan(head_scores: list[torch.Tensor], neuron_scores: list[torch.Tensor], prune_heads: float,
+                   prune_ffn: float) -> HeadPlan:
     """Drop the ``prune_heads`` share of all heads (least important first, one head always left per layer)
     and the ``prune_ffn`` share of each layer's FFN neurons."""
     if not (0 <= prune_heads < 1 and 0 <= prune_ffn < 1):
@@ -116,7 +117,7 @@ def make_plan(head_scores: list[torch.Tensor], neuron_scores: list[torch.Tensor]
     for s in neuron_scores:
         k = max(1, round((1 - prune_ffn) * len(s)))
         neurons.append(sorted(torch.argsort(s, descending=True)[:k].tolist()))
-    return PrunePlan([sorted(k) for k in kept], neurons)
+    return HeadPlan([sorted(k) for k in kept], neurons)
 
 
 def _rows(linear: nn.Linear, idx: list[int]) -> nn.Linear:
@@ -135,7 +136,7 @@ def _columns(linear: nn.Linear, idx: list[int]) -> nn.Linear:
     return new
 
 
-def apply_plan(model: TransformerCRF, plan: PrunePlan) -> TransformerCRF:
+def apply_head_plan(model: TransformerCRF, plan: HeadPlan) -> TransformerCRF:
     """A smaller copy of ``model`` computing what ``model`` computes with the dropped heads and neurons silenced."""
     pruned = copy.deepcopy(model)
     layers = pruned.encoder.encoder.layer
