@@ -13,8 +13,10 @@ from compression.model import CHECKPOINT, load_tagger
 @pytest.fixture(scope="module")
 def tiny_model(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "tiny"
-    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--hidden", "16", "--char-dim", "16",
-                "--bigram-dim", "8", "--heads", "2", "--bigram-min-count", "1", "--threads", "1"])
+    recipe = out.parent / "tiny.json"
+    recipe.write_text(json.dumps({"epochs": 2, "hidden": 16, "char_dim": 16, "bigram_dim": 8, "heads": 2,
+                                  "bigram_min_count": 1}), encoding="utf-8")
+    train.main(["--config", str(recipe), "--data", str(tiny_corpus), "--out", str(out), "--threads", "1"])
     export.main([str(out), "--data", str(tiny_corpus)])
     return out
 
@@ -28,6 +30,8 @@ def test_model_directory_is_complete(tiny_model):
     assert manifest["variants"]["int8"]["size_bytes"] < manifest["variants"]["fp32"]["size_bytes"]
     assert manifest["checks"]["torch_onnx_fp32_identical_dev_sentences"] == 1.0
     assert manifest["training"]["history"] and manifest["labels"][0] == "O"
+    assert manifest["training"]["recipe"]["values"]["hidden"] == 16 and manifest["training"]["args"]["hidden"] == 16
+    assert manifest["training"]["command"].startswith("python -m compression.train --config ")
 
 
 def test_onnx_emissions_match_torch(tiny_model):
