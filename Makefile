@@ -44,3 +44,12 @@ runs/m1/model.fp32.onnx: configs/m1.json | $(LAC)
 runs/m2/model.fp32.onnx: configs/m2.json | $(LAC)
 	python -m compression.train --config configs/m2.json --lac $(LAC)
 	python -m compression.export runs/m2 --no-eval
+
+# The folder a Hugging Face Space needs (README's "Deploy to a Space"): the app, the runtime, pinned requirements and
+# the default and fp32 variants only; `make space SPACE=user/name` also uploads it (token from HF_TOKEN).
+.PHONY: space
+SPACE_DIR ?= build/space
+
+space:
+	python -m scripts.space bundle $(SPACE_DIR) --force
+	$(if $(SPACE),python -m scripts.space push $(SPACE_DIR) --space $(SPACE))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 REBUILD_HINT = ("rebuild {path} with `make model` if it is the shipped model, else as README's 'Rebuilding the models' "
                 "says")
+LFS_POINTER_HINT = ("{file} is a Git LFS pointer, not the model file itself (cloned without git-lfs): "
+                    "run `git lfs pull` in {path}")
 
 
 class ModelError(RuntimeError):

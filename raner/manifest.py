@@ -7,9 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .errors import REBUILD_HINT, ModelError
+from .errors import LFS_POINTER_HINT, REBUILD_HINT, ModelError
 
 MANIFEST = "manifest.json"
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"  # how a Git LFS pointer file starts
 FORMAT = 1
 _AFTER_WRITE: list[Callable[[], None]] = []
 
@@ -91,10 +92,13 @@ class Manifest:
     extra: dict = field(default_factory=dict)  # top-level fields this version does not know
 
     def file(self, name: str) -> Path:
-        """A file of the model directory; ModelError naming it if absent."""
+        """A file of the model directory; ModelError naming it if absent or a Git LFS pointer in its place."""
         p = self.path / name
         if not p.is_file():
             raise ModelError(f"model file missing: {p}; " + REBUILD_HINT.format(path=self.path))
+        with open(p, "rb") as f:
+            if f.read(len(LFS_POINTER)) == LFS_POINTER:
+                raise ModelError(LFS_POINTER_HINT.format(file=p, path=self.path))
         return p
 
     def variant_inputs(self, variant: str) -> dict:
