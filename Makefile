@@ -1,9 +1,21 @@
-# `make test` is the README's test command and what CI runs (.ci/run).
-.PHONY: test run browser-deps model
+# `make test` is the README's test command and what CI runs (.ci/run): the linter, then every test lane.
+.PHONY: test test-fast test-browser lint run browser-deps model
 
 test: browser-deps
 	pip install -q -r requirements-dev.txt
+	ruff check .
 	python -m pytest
+
+# The everyday lane: no training, export or other test over a few seconds (`slow`), no browser (`browser`).
+test-fast:
+	python -m pytest -m "not slow and not browser"
+
+# The browser lane alone (the only one that needs Chromium).
+test-browser: browser-deps
+	python -m pytest -m browser
+
+lint:
+	ruff check .
 
 run:
 	pip install -q -r requirements.txt

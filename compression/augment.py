@@ -53,7 +53,8 @@ FACILITIES = ("总部", "园区", "大楼", "工厂", "分公司", "门店", "�
 
 
 def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random,
-                       orgs: list[str] | None = None, optional_parts: bool = False, headquarters: float = 0.0) -> Sentence:
+                       orgs: list[str] | None = None, optional_parts: bool = False,
+                       headquarters: float = 0.0) -> Sentence:
     """Rewrite one organisation as place + organisation + facility noun (杭州 + 某公司 + 总部), each tagged
     on its own: a city before a company and the building after it are not part of the company's name.
 
@@ -72,8 +73,8 @@ def place_org_facility(sentence: Sentence, pool: dict[str, list[str]], rng: rand
         place = place if rng.random() < 0.5 else ""
         facility = facility if rng.random() < 0.5 else ""
     text = sentence.text[:a] + place + org + facility + sentence.text[b:]
-    tags = (sentence.tags[:a] + (["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else []) + ["B-ORG"] + ["I-ORG"] * (len(org) - 1)
-            + ["O"] * len(facility) + sentence.tags[b:])
+    tags = (sentence.tags[:a] + (["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else [])
+            + ["B-ORG"] + ["I-ORG"] * (len(org) - 1) + ["O"] * len(facility) + sentence.tags[b:])
     return Sentence(text, tags)
 
 
@@ -92,8 +93,9 @@ def name_list(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random
               joiners: tuple[str, ...] = ("", "、")) -> Sentence:
     """Rewrite one person as a roster of 2-4 persons joined by a joiner drawn from ``joiners``.
 
-    MSRA lists people with 、 or with nothing between them (its bylines and rosters lost their spaces: 记者程世来孟晓阳),
-    and a model that rarely sees the bare form reads unfamiliar run-together names as one long name."""
+    MSRA lists people with 、 or with nothing between them (its bylines and rosters lost their spaces:
+    记者程世来孟晓阳), and a model that rarely sees the bare form reads unfamiliar run-together names as one long
+    name."""
     spans = [(a, b) for kind, a, b in tags_to_spans(sentence.tags) if kind == "PER"]
     if not spans or not pool.get("PER"):
         return sentence
@@ -110,7 +112,8 @@ def name_list(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random
     return Sentence(sentence.text[:a] + "".join(text) + sentence.text[b:], sentence.tags[:a] + tags + sentence.tags[b:])
 
 
-def split_facilities(sentence: Sentence, places: set[str], orgs: set[str], nouns: tuple[str, ...] = ("总部",)) -> Sentence:
+def split_facilities(sentence: Sentence, places: set[str], orgs: set[str],
+                     nouns: tuple[str, ...] = ("总部",)) -> Sentence:
     """Relabel a known organisation + 总部 to the convention this project serves: the headquarters noun is not part
     of the name (欧盟总部 → 欧盟/ORG 总部), and a known place before a known organisation is a place of its own
     (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部). MSRA keeps both inside the organisation. Names whose rest is not a
@@ -122,7 +125,8 @@ def split_facilities(sentence: Sentence, places: set[str], orgs: set[str], nouns
         if kind != "ORG" or noun is None:
             continue
         rest = name[: -len(noun)]
-        place = "" if rest in orgs else next((rest[:i] for i in range(2, len(rest) - 1) if rest[:i] in places and rest[i:] in orgs), None)
+        place = "" if rest in orgs else next((rest[:i] for i in range(2, len(rest) - 1)
+                                              if rest[:i] in places and rest[i:] in orgs), None)
         if place is None:
             continue
         tags[a:b] = ((["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else [])

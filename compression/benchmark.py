@@ -65,7 +65,8 @@ def cold_start(model: Path, variant: str, text: str, runs: int = 3) -> dict:
         load_s, maxrss_kb = out.stdout.split()
         inner.append(float(load_s))
         rss.append(int(maxrss_kb) / 1024)
-    return {"process_seconds": round(statistics.median(walls), 3), "import_load_predict_seconds": round(statistics.median(inner), 3),
+    return {"process_seconds": round(statistics.median(walls), 3),
+            "import_load_predict_seconds": round(statistics.median(inner), 3),
             "peak_rss_mb": round(statistics.median(rss), 1)}
 
 
@@ -80,7 +81,9 @@ def cache_workload(rec: raner.Recognizer, texts: list[str], requests: int = 5000
         t0 = time.perf_counter()
         for t in stream:
             r.predict(t)
-        out[label] = {"seconds": round(time.perf_counter() - t0, 3), **({"hit_rate": round(r.cache_info()["hit_rate"], 4)} if size else {})}
+        out[label] = {"seconds": round(time.perf_counter() - t0, 3)}
+        if size:
+            out[label]["hit_rate"] = round(r.cache_info()["hit_rate"], 4)
     out["requests"], out["distinct_texts"] = requests, len(set(stream))
     out["speedup"] = round(out["no_cache"]["seconds"] / out["lru_1024"]["seconds"], 2)
     return out
@@ -102,7 +105,8 @@ def calibration(rec: raner.Recognizer, sentences, bins: int = 10) -> dict:
         conf = sum(p for p, _ in inside) / len(inside)
         acc = sum(ok for _, ok in inside) / len(inside)
         ece += abs(acc - conf) * len(inside) / len(pairs)
-        table.append({"bin": [round(lo, 2), round(hi, 2)], "count": len(inside), "confidence": round(conf, 4), "accuracy": round(acc, 4)})
+        table.append({"bin": [round(lo, 2), round(hi, 2)], "count": len(inside), "confidence": round(conf, 4),
+                      "accuracy": round(acc, 4)})
     return {"variant": rec.variant, "entities": len(pairs), "ece": round(ece, 4), "bins": table}
 
 
@@ -110,13 +114,14 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
     base = raner.load(model, cache_size=0)
     names = list(base.variants)
     manifest = base.manifest
-    result = {"model": manifest.name, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine_info(),
-              "repeats": repeats, "sentences": {}, "variants": {n: {} for n in names}}
+    result = {"model": manifest.name, "date": dt.datetime.now().isoformat(timespec="seconds"),
+              "machine": machine_info(), "repeats": repeats, "sentences": {}, "variants": {n: {} for n in names}}
     sentences = pick_sentences(data)
     result["sentences"] = {k: {"chars": len(v), "text": v} for k, v in sentences.items()}
     for name in names:
         v = manifest.variants[name]
-        result["variants"][name].update({"file": v.file, "size_bytes": (model / v.file).stat().st_size, "parameters": v.parameters})
+        size = (model / v.file).stat().st_size
+        result["variants"][name].update({"file": v.file, "size_bytes": size, "parameters": v.parameters})
     for threads in (1, 2):
         recs = {n: raner.load(model, n, threads=threads, cache_size=0) for n in names}
         for label, text in sentences.items():
@@ -156,7 +161,8 @@ def ratios(result: dict) -> dict:
     ref = v["fp32"]
     out = {}
     for name, r in v.items():
-        lat, ref_lat = r["latency"]["typical"]["threads_1"]["median_ms"], ref["latency"]["typical"]["threads_1"]["median_ms"]
+        lat = r["latency"]["typical"]["threads_1"]["median_ms"]
+        ref_lat = ref["latency"]["typical"]["threads_1"]["median_ms"]
         out[name] = {"size": round(r["size_bytes"] / ref["size_bytes"], 4), "typical_latency": round(lat / ref_lat, 3)}
         if "test" in r:
             out[name]["f1_change_points"] = round(100 * (r["test"]["overall"]["f1"] - ref["test"]["overall"]["f1"]), 2)
@@ -174,7 +180,8 @@ def plots(result: dict, folder: Path) -> list[str]:
     names = list(result["variants"])
     series = {
         "size": ("size on disk (MB)", [result["variants"][n]["size_bytes"] / 1e6 for n in names]),
-        "latency": ("typical sentence, 1 thread, median (ms)", [result["variants"][n]["latency"]["typical"]["threads_1"]["median_ms"] for n in names]),
+        "latency": ("typical sentence, 1 thread, median (ms)",
+                    [result["variants"][n]["latency"]["typical"]["threads_1"]["median_ms"] for n in names]),
     }
     if all("test" in result["variants"][n] for n in names):
         series["f1"] = ("MSRA test F1", [result["variants"][n]["test"]["overall"]["f1"] for n in names])
@@ -217,38 +224,51 @@ def plots(result: dict, folder: Path) -> list[str]:
 def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
     m = result["machine"]
     lines = [f"# Benchmarks: {result['model']}", "",
-             f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores), onnxruntime {m['onnxruntime']}, Python {m['python']}, "
-             f"by `python -m compression.benchmark models/{result['model']}`. Latency is end to end through `raner` "
-             f"(normalization, features, ONNX Runtime, Viterbi), median and p95 of {result['repeats']} repeats after warm-up, "
-             "variants interleaved in one run. F1: entity-level exact match on MSRA `test.txt`.", "",
-             "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) | typical ms (1t / 2t) | p95 typical (1t) | long ms (1t) | chars/s (batched) | cold start (s) | peak RSS (MB) |",
+             f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores), onnxruntime {m['onnxruntime']}, "
+             f"Python {m['python']}, by `python -m compression.benchmark models/{result['model']}`. "
+             "Latency is end to end through `raner` (normalization, features, ONNX Runtime, Viterbi), "
+             f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run. "
+             "F1: entity-level exact match on MSRA `test.txt`.", "",
+             "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) "
+             "| typical ms (1t / 2t) | p95 typical (1t) | long ms (1t) | chars/s (batched) | cold start (s) "
+             "| peak RSS (MB) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in result["variants"].items():
         lat = r["latency"]
         t = r.get("test", {})
-        f = lambda k: f"{t[k]['f1']:.4f}" if k in t else "–"  # noqa: E731
+
+        def f(k: str, t: dict = t) -> str:
+            return f"{t[k]['f1']:.4f}" if k in t else "–"
+
         lines.append(
-            f"| {name} | {r['size_bytes'] / 1e6:.2f} | {r['parameters']:,} | {f('overall')} | {f('PER')} | {f('LOC')} | {f('ORG')} | "
+            f"| {name} | {r['size_bytes'] / 1e6:.2f} | {r['parameters']:,} | "
+            f"{f('overall')} | {f('PER')} | {f('LOC')} | {f('ORG')} | "
             f"{r.get('agreement_with_fp32', '–')} | {lat['short']['threads_1']['median_ms']:.3f} | "
             f"{lat['typical']['threads_1']['median_ms']:.3f} / {lat['typical']['threads_2']['median_ms']:.3f} | "
             f"{lat['typical']['threads_1']['p95_ms']:.3f} | {lat['long']['threads_1']['median_ms']:.3f} | "
-            f"{r.get('throughput_chars_per_s', '–')} | {r['cold_start']['process_seconds']} | {r['cold_start']['peak_rss_mb']} |")
+            f"{r.get('throughput_chars_per_s', '–')} | {r['cold_start']['process_seconds']} | "
+            f"{r['cold_start']['peak_rss_mb']} |")
     s = result["sentences"]
-    lines += ["", f"Sentence lengths: short {s['short']['chars']}, typical {s['typical']['chars']}, long {s['long']['chars']} characters (from dev.txt).", "",
-              "Ratios against fp32 (same run):", "", "| variant | size | typical latency | F1 change (points) |", "|---|---:|---:|---:|"]
+    lines += ["", f"Sentence lengths: short {s['short']['chars']}, typical {s['typical']['chars']}, "
+              f"long {s['long']['chars']} characters (from dev.txt).", "",
+              "Ratios against fp32 (same run):", "", "| variant | size | typical latency | F1 change (points) |",
+              "|---|---:|---:|---:|"]
     for name, r in result["ratios_vs_fp32"].items():
         lines.append(f"| {name} | {r['size']:.3f} | {r['typical_latency']:.3f} | {r.get('f1_change_points', '–')} |")
     if "cache" in result:
         c = result["cache"]
-        lines += ["", f"Result cache (LRU, 1024 entries) on {c['requests']} requests drawn Zipf-like from dev sentences "
-                  f"({c['distinct_texts']} distinct): hit rate {c['lru_1024']['hit_rate']:.1%}, {c['no_cache']['seconds']} s without "
-                  f"cache vs {c['lru_1024']['seconds']} s with it ({c['speedup']}x)."]
+        lines += ["", f"Result cache (LRU, 1024 entries) on {c['requests']} requests drawn Zipf-like from dev "
+                  f"sentences ({c['distinct_texts']} distinct): hit rate {c['lru_1024']['hit_rate']:.1%}, "
+                  f"{c['no_cache']['seconds']} s without cache vs {c['lru_1024']['seconds']} s with it "
+                  f"({c['speedup']}x)."]
     if "calibration" in result:
         c = result["calibration"]
-        lines += ["", f"Entity scores (`scores=True`: the CRF probability of exactly that span and type), {c['variant']} on dev: "
+        lines += ["", "Entity scores (`scores=True`: the CRF probability of exactly that span and type), "
+                  f"{c['variant']} on dev: "
                   f"{c['entities']} predicted entities, expected calibration error **{c['ece']:.4f}** (10 bins).", "",
                   "| score bin | entities | mean score | share correct |", "|---|---:|---:|---:|"]
-        lines += [f"| {b['bin'][0]}–{b['bin'][1]} | {b['count']} | {b['confidence']} | {b['accuracy']} |" for b in c["bins"]]
+        lines += [f"| {b['bin'][0]}–{b['bin'][1]} | {b['count']} | {b['confidence']} | {b['accuracy']} |"
+                  for b in c["bins"]]
     lines += [""] + [f"![{p}]({plot_dir}/{p})" for p in plot_files]
     return "\n".join(lines) + "\n"
 
@@ -264,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     data = args.data if args.data and args.data.is_dir() else None
     result = run(args.model, data, args.repeats, args.cache_requests, args.cold_runs)
-    (args.model / "benchmark.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    report = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
+    (args.model / "benchmark.json").write_text(report, encoding="utf-8")
     plot_dir = args.report.parent / "docs" / "plots"
     files = plots(result, plot_dir)
     args.report.write_text(markdown(result, str(plot_dir.relative_to(args.report.parent)), files), encoding="utf-8")

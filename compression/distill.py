@@ -6,8 +6,8 @@ student's forward-backward marginals are pulled toward the averaged CRF's margin
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -46,7 +46,8 @@ class EnsembleTeacher:
         return log_marginals(self.start, self.end, self.transitions, torch.from_numpy(em), mask)
 
 
-def posterior_loss(teacher: EnsembleTeacher, crf: CRFLayer, weight: float) -> Callable[[list[str], dict, torch.Tensor], torch.Tensor]:
+def posterior_loss(teacher: EnsembleTeacher, crf: CRFLayer,
+                   weight: float) -> Callable[[list[str], dict, torch.Tensor], torch.Tensor]:
     """``extra_loss`` for ``train_epoch``: weight x cross-entropy of the student's marginals to the teacher's."""
 
     def loss(texts: list[str], batch: dict, emissions: torch.Tensor) -> torch.Tensor:

@@ -94,7 +94,8 @@ def shared_inputs(out: Path, members: list[Path]) -> dict:
                 continue
             if key in union:
                 if not filecmp.cmp(d / value, out / union[key], shallow=False):
-                    raise ValueError(f"member {d}: {value} differs from {out / union[key]}; members must share vocabularies")
+                    raise ValueError(f"member {d}: {value} differs from {out / union[key]}; "
+                                     "members must share vocabularies")
             else:
                 shutil.copyfile(d / value, out / value)
                 union[key] = value
@@ -121,7 +122,8 @@ def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Pat
     records = tuple(member_record(d) for d in members)
     spent = [m.training.get("total_train_seconds", m.training.get("train_seconds")) for m in records]
     register_variant(out, measured_variant(
-        out, name, f"model.{name}.onnx", f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), "
+        out, name, f"model.{name}.onnx",
+        f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), "
         f"each as its {variant} variant, run in one graph; emissions and CRF scores averaged",
         inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf="crf.ensemble.npz", members=records,
         total_train_seconds=round(sum(spent), 1) if all(spent) else None,
@@ -132,7 +134,8 @@ def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Pat
 
 
 def prefer_if_better(out: Path, names: list[str]) -> str:
-    """Make the best of ``names`` (by dev F1) the default if it beats the current default on dev; returns the default."""
+    """Make the best of ``names`` (by dev F1) the default if it beats the current default on dev; returns the
+    default."""
     manifest = read_manifest(out)
     dev = {n: manifest.variants[n].metrics["dev"]["overall"]["f1"] for n in [*names, manifest.default_variant]}
     best = max(names, key=dev.get)

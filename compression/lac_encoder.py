@@ -23,7 +23,8 @@ EMB_DIM = 128
 
 
 class LacEncoder(nn.Module):
-    """Frozen LAC embeddings (a row per tagger character id, or per LAC token) -> 2 stacked BiGRU layers -> [B, T, 256]."""
+    """Frozen LAC embeddings (a row per tagger character id, or per LAC token) -> 2 stacked BiGRU layers
+    -> [B, T, 256]."""
 
     def __init__(self, n_chars: int):
         super().__init__()
@@ -48,8 +49,9 @@ class LacEncoder(nn.Module):
         import onnxruntime as ort
 
         buf = io.BytesIO()
-        torch.onnx.export(self, (torch.ones(2, 3, dtype=torch.long), torch.tensor([3, 2])), buf, input_names=["ids", "lengths"],
-                          output_names=["states"], dynamic_axes={"ids": {0: "b", 1: "t"}, "lengths": {0: "b"}, "states": {0: "b", 1: "t"}},
+        axes = {"ids": {0: "b", 1: "t"}, "lengths": {0: "b"}, "states": {0: "b", 1: "t"}}
+        torch.onnx.export(self, (torch.ones(2, 3, dtype=torch.long), torch.tensor([3, 2])), buf,
+                          input_names=["ids", "lengths"], output_names=["states"], dynamic_axes=axes,
                           opset_version=17, dynamo=False)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = 1
@@ -68,7 +70,8 @@ class LacEncoder(nn.Module):
         return x
 
 
-def onnx_gru_weights(fc_w: np.ndarray, fc_b: np.ndarray, gru_w: np.ndarray, gru_b: np.ndarray) -> tuple[np.ndarray, ...]:
+def onnx_gru_weights(fc_w: np.ndarray, fc_b: np.ndarray, gru_w: np.ndarray,
+                     gru_b: np.ndarray) -> tuple[np.ndarray, ...]:
     """One LAC direction (its input fc + dynamic_gru) as ONNX GRU W, R, Wb, Rb (gates z, r, h).
 
     LAC's GRU weight [H, 3H] is stored as a [H, 2H] update|reset block followed by a [H, H] candidate block
@@ -114,7 +117,7 @@ def load_lac_encoder(lac_dir: str | Path, chars: list[str], special: dict[str, s
     """A LacEncoder whose embedding row i is LAC's vector for ``chars[i]``."""
     model = lac_model_dir(lac_dir)
     p = {name: read_lod_tensor(model / "model" / name) for name in
-         [f"fc_{i}.{k}_0" for i in range(4) for k in "wb"] + [f"gru_{i}.{k}_0" for i in range(4) for k in "wb"] + ["word_emb"]}
+         [f"{layer}_{i}.{k}_0" for layer in ("fc", "gru") for i in range(4) for k in "wb"] + ["word_emb"]}
     enc = LacEncoder(len(chars))
     with torch.no_grad():
         rows = char_rows(model, chars, special or {})
@@ -122,7 +125,8 @@ def load_lac_encoder(lac_dir: str | Path, chars: list[str], special: dict[str, s
         for layer in range(2):  # LAC's layer order: fc_0/gru_0 forward, fc_1/gru_1 backward, then fc_2.. fc_3..
             for direction in range(2):
                 i = 2 * layer + direction
-                w, r, wb, rb = onnx_gru_weights(p[f"fc_{i}.w_0"], p[f"fc_{i}.b_0"], p[f"gru_{i}.w_0"], p[f"gru_{i}.b_0"])
+                w, r, wb, rb = onnx_gru_weights(p[f"fc_{i}.w_0"], p[f"fc_{i}.b_0"],
+                                                p[f"gru_{i}.w_0"], p[f"gru_{i}.b_0"])
                 enc.w[layer][direction].copy_(torch.from_numpy(w))
                 enc.r[layer][direction].copy_(torch.from_numpy(r))
                 enc.b[layer][direction].copy_(torch.from_numpy(np.concatenate([wb, rb])))

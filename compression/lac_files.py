@@ -1,4 +1,5 @@
-"""Baidu LAC's model files (Apache-2.0) read without Paddle: its word table, dictionaries and weights, and fetching them.
+"""Baidu LAC's model files (Apache-2.0) read without Paddle: its word table, dictionaries and weights, and fetching
+them.
 
 LAC ships ``conf/word.dic`` (``id<TAB>word``, ~8,200 characters then ~50,000 words) and its parameters
 as Paddle LoDTensor files. A LoDTensor file is: uint32 version, uint64 lod level (plus lod data when
@@ -101,7 +102,8 @@ def lac_model_dir(lac_dir: str | Path) -> Path:
     for candidate in [lac_dir / "lac_model", lac_dir, *sorted(lac_dir.glob("LAC-*/LAC/lac_model"))]:
         if (candidate / "conf" / "word.dic").is_file():
             return candidate
-    raise FileNotFoundError(f"no LAC model in {lac_dir} (expected conf/word.dic; fetch it with python -m compression.lac --download {lac_dir})")
+    raise FileNotFoundError(f"no LAC model in {lac_dir} (expected conf/word.dic; "
+                            f"fetch it with python -m compression.lac --download {lac_dir})")
 
 
 def load_word_embeddings(lac_dir: str | Path, min_len: int = 2) -> tuple[list[str], np.ndarray]:

@@ -80,7 +80,8 @@ class EmissionNet(nn.Module):
         if cfg.n_bigrams:
             width = cfg.bigram_rank or cfg.bigram_dim
             self.bigram_emb = nn.Embedding(cfg.n_bigrams, width, padding_idx=0, sparse=sparse)
-        self.bigram_up = nn.Linear(cfg.bigram_rank, cfg.bigram_dim, bias=False) if cfg.n_bigrams and cfg.bigram_rank else None
+        self.bigram_up = (nn.Linear(cfg.bigram_rank, cfg.bigram_dim, bias=False)
+                          if cfg.n_bigrams and cfg.bigram_rank else None)
         self.word_emb = nn.Embedding(cfg.n_words, cfg.word_dim, padding_idx=0) if cfg.n_words else None
         if self.word_emb is not None:
             self.word_emb.weight.requires_grad_(False)
@@ -115,7 +116,7 @@ class EmissionNet(nn.Module):
             words = self.word_emb(lexwords)  # [B, T, 4, K, D]: SoftLexicon B/M/E/S word sets
             count = (lexwords > 0).sum(-1, keepdim=True).clamp(min=1).to(words.dtype)
             parts.append((words.sum(3) / count).flatten(2))
-        if self.lac is not None and self.cfg.lac_rows:  # LAC reads its own tokens; each character takes its token's state
+        if self.lac is not None and self.cfg.lac_rows:  # LAC reads its own tokens; a character takes its token's state
             states = self.lac(lac_ids, lac_lengths)
             parts.append(states.gather(1, lac_index.unsqueeze(2).expand(-1, -1, states.shape[2])))
             if self.lac_chars is not None:

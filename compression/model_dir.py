@@ -18,7 +18,8 @@ def new_manifest(out: Path, labels: list[str], network: dict, inputs: dict, trai
                  scheme: str = "BIO") -> Manifest:
     """The manifest of a new model directory before any variant is registered (its default will be fp32)."""
     return Manifest(path=out, name=out.name, labels=tuple(labels), scheme=scheme, max_length=max_length, inputs=inputs,
-                    crf="crf.npz", default_variant="fp32", variants={}, created=today(), network=network, training=training)
+                    crf="crf.npz", default_variant="fp32", variants={}, created=today(), network=network,
+                    training=training)
 
 
 def measured_variant(out: Path, name: str, file: str, description: str, **fields) -> Variant:
@@ -35,7 +36,8 @@ def score_variants(out: Path, data: Path, names: list[str] | None = None) -> Non
     if data.is_file():
         splits = {data.stem: read_conll(data)}
     else:
-        splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test") if (data / f"{split}.txt").is_file()}
+        splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test")
+                  if (data / f"{split}.txt").is_file()}
     variants = dict(manifest.variants)
     for name in names or list(variants):
         rec = raner.load(out, variant=name, cache_size=0)

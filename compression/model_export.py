@@ -38,22 +38,25 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     (dev.txt, test.txt) also score them, check torch against ONNX and choose the default. Returns the manifest."""
     model, labels = load_tagger(out / CHECKPOINT)
     cfg = model.net.cfg
-    training = json.loads((out / "training.json").read_text(encoding="utf-8")) if (out / "training.json").is_file() else {}
+    info = out / "training.json"
+    training = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else {}
     inputs = {"vocab": "vocab.txt", "bigrams": "bigrams.txt" if cfg.n_bigrams else None,
               "lexicon": "lexicon.npz" if cfg.lexicon_width else None,
               "lexicon_categories": list(categories_for(cfg.lexicon_width)), "lexicon_set_size": WORD_SET_SIZE}
     if cfg.lac_rows:
         inputs["lac_tokens"] = "lac_tokens.npz"
     if cfg.lexicon_width:  # the runtime reads the packed form: several times faster to load than the .tsv
-        Lexicon.read(out / "lexicon.tsv", categories_for(cfg.lexicon_width), WORD_SET_SIZE).write_packed(out / "lexicon.npz")
+        lexicon = Lexicon.read(out / "lexicon.tsv", categories_for(cfg.lexicon_width), WORD_SET_SIZE)
+        lexicon.write_packed(out / "lexicon.npz")
     model.net.export_onnx(out / "model.fp32.onnx")
     model.crf.save(out / "crf.npz")
     fp32 = measured_variant(out, "fp32", "model.fp32.onnx", "the trained network, exported to ONNX in float32")
-    write_manifest(out, new_manifest(out, labels, cfg.to_dict(), inputs, training, max_length).with_variant(fp32, default=True))
+    manifest = new_manifest(out, labels, cfg.to_dict(), inputs, training, max_length)
+    write_manifest(out, manifest.with_variant(fp32, default=True))
     info = quantize(out / "model.fp32.onnx", out / "model.int8.onnx")
-    register_variant(out, measured_variant(
-        out, "int8", "model.int8.onnx", "ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
-        + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""), batch_invariant=False))
+    description = ("ONNX Runtime dynamic INT8: MatMul, LSTM and embedding Gather weights int8 (per tensor)"
+                   + ("; LAC's GRU layers stay float32 (ONNX Runtime has no quantized GRU)" if cfg.lac_dim else ""))
+    register_variant(out, measured_variant(out, "int8", "model.int8.onnx", description, batch_invariant=False))
     print("int8 ops:", info["ops_after"])
     add_emb4_variant(out, "fp32", None)
     if data is None:
@@ -62,6 +65,7 @@ def export_model_dir(out: Path, data: Path | None, max_length: int = 200) -> dic
     agree = torch_onnx_agreement(out, model, labels, [s.text for s in dev])
     print(f"torch vs ONNX fp32: identical entities on {agree:.2%} of dev sentences")
     score_variants(out, data)
-    write_manifest(out, replace(read_manifest(out), checks={"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}))
+    checks = {"torch_onnx_fp32_identical_dev_sentences": round(agree, 4)}
+    write_manifest(out, replace(read_manifest(out), checks=checks))
     print("default variant:", choose_default(out))
     return read_manifest(out).to_dict()

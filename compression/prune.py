@@ -33,11 +33,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--hidden", type=int, default=96, help="BiLSTM units kept per direction")
     ap.add_argument("--heads", type=int, default=2, help="attention heads kept")
-    ap.add_argument("--bigram-min-count", type=int, default=5, help="bigram rows kept: seen at least this often in train")
-    ap.add_argument("--bigram-rank", type=int, default=0, help="factorize the bigram table to this rank (0: keep it whole)")
+    ap.add_argument("--bigram-min-count", type=int, default=5,
+                    help="bigram rows kept: seen at least this often in train")
+    ap.add_argument("--bigram-rank", type=int, default=0,
+                    help="factorize the bigram table to this rank (0: keep it whole)")
     ap.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs after pruning (0: none)")
     ap.add_argument("--lr", type=float, default=3e-4)
-    ap.add_argument("--distill", type=float, default=0.0, help="weight of an emission-distillation (MSE to fp32) loss added to the gold CRF loss; 0: gold only (measured better here)")
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="weight of an emission-distillation (MSE to fp32) loss added to the gold CRF loss; "
+                         "0: gold only (measured better here)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
@@ -68,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
                                   bigrams_file=inputs.get("bigrams", "bigrams.txt"))
     dev_texts = [normalize(s.text) for s in dev]
     print(f"pruned: hidden {cfg.hidden}->{student.net.cfg.hidden}, heads {cfg.heads}->{student.net.cfg.heads}, "
-          f"bigrams {cfg.n_bigrams}->{student.net.cfg.n_bigrams}; dev F1 before fine-tune {dev_f1(student, student_feat, dev_texts, dev, labels):.4f}", flush=True)
+          f"bigrams {cfg.n_bigrams}->{student.net.cfg.n_bigrams}; "
+          f"dev F1 before fine-tune {dev_f1(student, student_feat, dev_texts, dev, labels):.4f}", flush=True)
     opts = Optimizers(student, args.lr, args.lr)
     tag_id = {t: i for i, t in enumerate(labels)}
     rng = random.Random(args.seed)
@@ -88,11 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     student.net.export_onnx(out / "model.pruned.onnx")
     quantize(out / "model.pruned.onnx", out / "model.pruned-int8.onnx")
     desc = (f"structured pruning: BiLSTM {cfg.hidden}->{student.net.cfg.hidden} units/direction, heads {cfg.heads}->"
-            f"{student.net.cfg.heads}, bigram rows {cfg.n_bigrams}->{student.net.cfg.n_bigrams} (count>={args.bigram_min_count})"
+            f"{student.net.cfg.heads}, bigram rows {cfg.n_bigrams}->{student.net.cfg.n_bigrams} "
+            f"(count>={args.bigram_min_count})"
             + (f", bigram table factorized to rank {args.bigram_rank}" if args.bigram_rank else "") + "; "
-            + (f"{args.epochs} epoch fine-tune" + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels")
+            + (f"{args.epochs} epoch fine-tune"
+               + (f" distilled from fp32 (weight {args.distill})" if args.distill else " on gold labels")
                if args.epochs else "no fine-tune"))
-    for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""), ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
+    for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""),
+                                   ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
         register_variant(out, measured_variant(out, name, file, desc + extra_desc, inputs=inputs,
                                                batch_invariant=name == "pruned"))
     score_variants(out, args.data, ["pruned", "pruned-int8"])

@@ -30,7 +30,8 @@ class UnitPlan:
 
 def measure_unit_importance(model: Tagger, feat, sentences: list[Sentence], labels: list[str], batches: int = 100,
                        batch_size: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
-    """First-order Taylor importance |h * dL/dh| of each BiLSTM unit, and |dL/d mask| of each head (Michel et al. 2019)."""
+    """First-order Taylor importance |h * dL/dh| of each BiLSTM unit, and |dL/d mask| of each head
+    (Michel et al. 2019)."""
     net = model.net
     net.eval()
     hidden, heads = net.cfg.hidden, net.cfg.heads
@@ -45,7 +46,8 @@ def measure_unit_importance(model: Tagger, feat, sentences: list[Sentence], labe
     try:
         for s in range(0, len(sample), batch_size):
             chunk = sample[s : s + batch_size]
-            batch, gold = to_tensors(feat, [normalize(x.text) for x in chunk], [[tag_id[t] for t in x.tags] for x in chunk])
+            texts, tags = [normalize(x.text) for x in chunk], [[tag_id[t] for t in x.tags] for x in chunk]
+            batch, gold = to_tensors(feat, texts, tags)
             model.zero_grad()
             if net.attn is not None:
                 net.attn.head_mask.grad = None
@@ -69,7 +71,8 @@ def bigram_counts(texts: list[str]) -> Counter:
 
 def make_unit_plan(importance: dict, hidden: int, heads: int, bigram_vocab: dict[str, int] | None = None,
                    counts: Counter | None = None, bigram_min_count: int = 0) -> UnitPlan:
-    """Keep the ``hidden`` most important units per direction, the ``heads`` best heads, and bigrams seen often enough."""
+    """Keep the ``hidden`` most important units per direction, the ``heads`` best heads, and bigrams seen often
+    enough."""
     def top(scores: torch.Tensor, k: int) -> list[int]:
         return sorted(torch.argsort(scores, descending=True)[:k].tolist())
 

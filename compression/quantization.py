@@ -60,7 +60,8 @@ def store_float16(model: onnx.ModelProto, op_types: tuple[str, ...]) -> onnx.Mod
             half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), name + "_fp16")
             model.graph.initializer.remove(init)
             model.graph.initializer.append(half)
-            casts.append(helper.make_node("Cast", [half.name], [name], name=name + "_to_float", to=onnx.TensorProto.FLOAT))
+            casts.append(helper.make_node("Cast", [half.name], [name], name=name + "_to_float",
+                                          to=onnx.TensorProto.FLOAT))
             done.add(name)
     nodes = casts + list(model.graph.node)
     del model.graph.node[:]
@@ -126,8 +127,8 @@ def block_quantize_tables(model: onnx.ModelProto, block_size: int = 32, min_rows
 
 
 def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 32) -> str:
-    """Write ``<base>-int8-emb4`` (``int8-emb4`` from fp32): ``base``'s network with int8 weights and 4-bit embedding tables, registered
-    and scored like the other variants (it shares ``base``'s vocabularies)."""
+    """Write ``<base>-int8-emb4`` (``int8-emb4`` from fp32): ``base``'s network with int8 weights and 4-bit embedding
+    tables, registered and scored like the other variants (it shares ``base``'s vocabularies)."""
     source = read_manifest(out).variants[base]
     name = "int8-emb4" if base == "fp32" else f"{base}-int8-emb4"
     file = f"model.{name}.onnx"

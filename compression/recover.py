@@ -58,7 +58,8 @@ def weight_map(cfg: NetConfig) -> dict[str, tuple[str, str]]:
     for pname, p in twin.net.state_dict().items():
         want = p.numpy()
         for gname, a in graph.items():
-            hit = next((how for how, c in _candidates(gname, a).items() if c.shape == want.shape and np.array_equal(c, want)), None)
+            hit = next((how for how, c in _candidates(gname, a).items()
+                        if c.shape == want.shape and np.array_equal(c, want)), None)
             if hit:
                 found[pname] = (gname, hit)
                 break

@@ -22,12 +22,13 @@ from .training import train
 def parser() -> argparse.ArgumentParser:
     """A ``--flag`` for each TrainConfig field; only the flags given appear in the parsed namespace."""
     ap = argparse.ArgumentParser(prog="python -m compression.train", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=argparse.SUPPRESS)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 argument_default=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help="a recipe file (JSON) whose values the other flags override")
     types = option_types()
     for f in fields(TrainConfig):
         flag, kind, args = "--" + f.name.replace("_", "-"), types[f.name], typing.get_args(types[f.name])
-        doc = f"{f.metadata['help']} (default: {f.default})" if f.default not in (None, False, ()) else f.metadata["help"]
+        doc = f.metadata["help"] + (f" (default: {f.default})" if f.default not in (None, False, ()) else "")
         if kind is bool:
             ap.add_argument(flag, action="store_true", help=doc)
         elif typing.get_origin(kind) is tuple:

@@ -22,6 +22,7 @@ def option(default, doc: str):
 
 
 AUGMENTATIONS = ("augment", "augment_places", "augment_brands", "augment_name_lists")
+COUNTS = ("epochs", "batch_size", "threads", "hidden", "char_dim", "bigram_dim", "bigram_min_count", "word_dim")
 SHARES = ("augment", "augment_places", "augment_brands", "headquarters", "augment_name_lists", "char_dropout",
           "entity_bigram_dropout", "entity_char_dropout", "dropout")
 
@@ -48,15 +49,15 @@ class TrainConfig:
     bigram_min_count: int = option(2, "bigrams seen fewer times in train.txt share the [UNK] row")
     no_bigrams: bool = option(False, "train without character bigrams")
     no_lexicon: bool = option(False, "train without jieba gazetteer features")
-    lac: Path | None = option(None, "LAC folder (python -m compression.lac --download build/lac): adds SoftLexicon word "
-                              "sets with LAC's pretrained word embeddings")
+    lac: Path | None = option(None, "LAC folder (python -m compression.lac --download build/lac): adds SoftLexicon "
+                              "word sets with LAC's pretrained word embeddings")
     lac_encoder: bool = option(False, "feed LAC's frozen BiGRU states to the BiLSTM (needs --lac)")
     lac_words: bool = option(False, "the LAC encoder reads LAC's own word segmentation (its 58k-row table) instead of "
                              "our characters (needs --lac-encoder)")
     lac_both: bool = option(False, "with --lac-words: a second LAC encoder also reads our characters, and both views "
                             "join the BiLSTM input")
-    lac_types: bool = option(False, "add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger types "
-                             "them (needs --lac)")
+    lac_types: bool = option(False, "add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger "
+                             "types them (needs --lac)")
     lac_tune: int = option(0, "fine-tune the top N (1 or 2) of LAC's 2 GRU layers (needs --lac-encoder; 0: frozen)")
     lac_lr: float = option(1e-3, "learning rate of the fine-tuned LAC layers (with --lac-tune)")
     word_dim: int = option(64, "PCA size of LAC's 128-d word embeddings")
@@ -122,12 +123,14 @@ class TrainConfig:
         need(self.out is not None, "no model directory to write: give --out DIR (or \"out\" in the recipe)")
         need(not self.lac_encoder or self.lac is not None,
              "--lac-encoder needs --lac <LAC folder> (python -m compression.lac --download build/lac fetches one)")
-        need(not self.lac_words or self.lac_encoder, "--lac-words needs --lac-encoder (the encoder is what reads LAC's words)")
+        need(not self.lac_words or self.lac_encoder,
+             "--lac-words needs --lac-encoder (the encoder is what reads LAC's words)")
         need(not self.lac_both or self.lac_words, "--lac-both needs --lac-words (the word view; the character view is "
              "added to it)")
         need(self.lac_tune in (0, 1, 2), f"--lac-tune is 0, 1 or 2 (LAC has 2 GRU layers), not {self.lac_tune}")
         need(not self.lac_tune or self.lac_encoder, "--lac-tune needs --lac-encoder")
-        need(self.lac_tune or self.lac_lr == _default("lac_lr"), "--lac-lr is the learning rate of --lac-tune's layers: add --lac-tune")
+        need(self.lac_tune or self.lac_lr == _default("lac_lr"),
+             "--lac-lr is the learning rate of --lac-tune's layers: add --lac-tune")
         need(not self.lac_types or self.lac is not None, "--lac-types needs --lac <LAC folder>: LAC's typed words come "
              "from its model files (without them the 12 LAC_* lexicon columns would always be zero)")
         need(not self.lac_types or not self.no_lexicon, "--lac-types adds lexicon entries: drop --no-lexicon")
@@ -137,17 +140,20 @@ class TrainConfig:
              "lexicon: add --lac-types (and --lac)")
         need(not self.headquarters or self.augment_brands, "--headquarters is a share of --augment-brands' facility "
              "nouns: set --augment-brands too")
-        need(not self.augment_lexicon or any(getattr(self, a) for a in AUGMENTATIONS), "--augment-lexicon widens the "
-             "entity pool that --augment, --augment-places, --augment-brands and --augment-name-lists draw from: set one")
-        need(not self.augment_lexicon or not self.no_lexicon, "--augment-lexicon draws from the lexicon: drop --no-lexicon")
-        need(self.teachers or self.distill_weight == _default("distill_weight"), "--distill-weight weighs the --teachers' loss: add --teachers")
+        need(not self.augment_lexicon or any(getattr(self, a) for a in AUGMENTATIONS),
+             "--augment-lexicon widens the entity pool that --augment, --augment-places, --augment-brands and "
+             "--augment-name-lists draw from: set one")
+        need(not self.augment_lexicon or not self.no_lexicon,
+             "--augment-lexicon draws from the lexicon: drop --no-lexicon")
+        need(self.teachers or self.distill_weight == _default("distill_weight"),
+             "--distill-weight weighs the --teachers' loss: add --teachers")
         need(self.lr > 0 and self.lac_lr > 0, "--lr and --lac-lr must be positive")
         need(self.emb_lr > 0, f"--emb-lr must be positive, not {self.emb_lr} (to train the embeddings at the dense "
              "layers' rate, give it the --lr value)")
         need(0 < self.lr_decay <= 1, f"--lr-decay is a factor in (0, 1], not {self.lr_decay}")
         for name in SHARES:
             need(0 <= getattr(self, name) <= 1, f"--{_flag(name)} is a share in [0, 1], not {getattr(self, name)}")
-        for name in ("epochs", "batch_size", "threads", "hidden", "char_dim", "bigram_dim", "bigram_min_count", "word_dim"):
+        for name in COUNTS:
             need(getattr(self, name) >= 1, f"--{_flag(name)} must be at least 1, not {getattr(self, name)}")
         need(self.heads >= 0, f"--heads must not be negative, not {self.heads}")
         need(self.limit >= 0, f"--limit must not be negative, not {self.limit}")
@@ -165,7 +171,8 @@ class TrainConfig:
         missing = [f"{self.data / name}: no such file (--data is a folder with train.txt and dev.txt)"
                    for name in ("train.txt", "dev.txt") if not (self.data / name).is_file()]
         if self.lac is not None and not _has_lac_model(self.lac):
-            missing.append(f"{self.lac}: no LAC model there (fetch it with python -m compression.lac --download {self.lac})")
+            missing.append(f"{self.lac}: no LAC model there "
+                           f"(fetch it with python -m compression.lac --download {self.lac})")
         if self.init_from is not None and not self.init_from.is_file():
             missing.append(f"{self.init_from}: no such checkpoint (--init-from)")
         missing += [f"{t}: not an exported model directory (--teachers)" for t in self.teachers

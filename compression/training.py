@@ -17,8 +17,15 @@ from raner.crf import CRF
 from raner.features import SPACE, Featurizer, write_table
 from raner.normalize import normalize
 
-from .augment import (add_lexicon_entities, entity_pool, lexicon_brands, name_list, place_org_facility, split_facilities,
-                      substitute)
+from .augment import (
+    add_lexicon_entities,
+    entity_pool,
+    lexicon_brands,
+    name_list,
+    place_org_facility,
+    split_facilities,
+    substitute,
+)
 from .data import Sentence, labels_of, read_conll
 from .distill import EnsembleTeacher, posterior_loss
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon
@@ -49,7 +56,8 @@ def seed_everything(seed: int) -> None:
 
 
 @torch.no_grad()
-def predict_tags(model: Tagger, feat: Featurizer, crf: CRF, texts: list[str], labels: list[str], batch_size: int = 128) -> list[list[str]]:
+def predict_tags(model: Tagger, feat: Featurizer, crf: CRF, texts: list[str], labels: list[str],
+                 batch_size: int = 128) -> list[list[str]]:
     """Decode texts with the torch emissions and the runtime's numpy Viterbi."""
     model.eval()
     out: list[list[str] | None] = [None] * len(texts)
@@ -131,7 +139,8 @@ def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_
             inside = (gold != tag_id["O"]) & mask
             bigram_rate, char_rate = entity_dropout
             if bigram_rate and "bigrams" in batch:
-                batch["bigrams"] = batch["bigrams"].masked_fill(inside & (torch.rand(gold.shape) < bigram_rate), feat.bigram_unk)
+                dropped = inside & (torch.rand(gold.shape) < bigram_rate)
+                batch["bigrams"] = batch["bigrams"].masked_fill(dropped, feat.bigram_unk)
             if char_rate:
                 batch["chars"] = batch["chars"].masked_fill(inside & (torch.rand(gold.shape) < char_rate), feat.unk)
         emissions = model.net.run(batch)
@@ -199,7 +208,8 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
         heads=cfg.heads, head_dim=32, dropout=cfg.dropout,
         n_words=len(word_table) if word_table is not None else 0,
         word_dim=word_table.shape[1] if word_table is not None else 0,
-        lac_dim=256 if cfg.lac_encoder else 0, lac_rows=len(feat.lac.vocab) if feat.lac else 0, lac_char_view=cfg.lac_both,
+        lac_dim=256 if cfg.lac_encoder else 0, lac_rows=len(feat.lac.vocab) if feat.lac else 0,
+        lac_char_view=cfg.lac_both,
     )
     print(f"config: {net.to_dict()}; train {len(train_set)} sentences, dev {len(dev)}")
     model = Tagger(net)

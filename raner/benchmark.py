@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -45,12 +45,13 @@ def time_variants(recognizers: Mapping[str, Recognizer], texts: Sequence[str], r
         if progress and (i % max(1, repeats // 20) == 0 or i == repeats - 1):
             progress((i + 1) / repeats, f"repeat {i + 1}/{repeats}")
     chars = sum(len(t) for t in texts)
-    return [Timing(n, round(float(np.median(s)), 4), round(float(np.percentile(s, 95)), 4), round(float(np.mean(s)), 4), repeats, chars)
-            for n, s in samples.items()]
+    return [Timing(n, round(float(np.median(s)), 4), round(float(np.percentile(s, 95)), 4), round(float(np.mean(s)), 4),
+                   repeats, chars) for n, s in samples.items()]
 
 
 def agreement(reference: Recognizer, other: Recognizer, texts: Sequence[str]) -> dict:
-    """How far ``other``'s entities match ``reference``'s: F1 of exact (type, start, end) matches, and the differences."""
+    """How far ``other``'s entities match ``reference``'s: F1 of exact (type, start, end) matches, and the
+    differences."""
     ref = reference.predict_batch(texts)
     got = other.predict_batch(texts)
     same = n_ref = n_got = 0
@@ -59,11 +60,14 @@ def agreement(reference: Recognizer, other: Recognizer, texts: Sequence[str]) ->
         sa, sb = {(e.type, e.start, e.end, e.text) for e in a}, {(e.type, e.start, e.end, e.text) for e in b}
         same, n_ref, n_got = same + len(sa & sb), n_ref + len(sa), n_got + len(sb)
         for kind, s, e, t in sorted(sa - sb, key=lambda x: x[1]):
-            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e, "only_in": reference.variant})
+            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e,
+                                "only_in": reference.variant})
         for kind, s, e, t in sorted(sb - sa, key=lambda x: x[1]):
-            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e, "only_in": other.variant})
+            differences.append({"text_index": i, "entity": t, "type": kind, "start": s, "end": e,
+                                "only_in": other.variant})
     score = 1.0 if n_ref + n_got == 0 else 2 * same / (n_ref + n_got)
-    return {"agreement": round(score, 4), "matched": same, "reference_entities": n_ref, "entities": n_got, "differences": differences}
+    return {"agreement": round(score, 4), "matched": same, "reference_entities": n_ref, "entities": n_got,
+            "differences": differences}
 
 
 def machine_info() -> dict:

@@ -1,8 +1,8 @@
 """Linear-chain CRF decoding in numpy: batched Viterbi under tag-scheme constraints."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -20,7 +20,7 @@ class CRF:
     transitions: np.ndarray
 
     @classmethod
-    def constrained(cls, start, end, transitions, labels: Sequence[str], scheme: str = "BIO") -> "CRF":
+    def constrained(cls, start, end, transitions, labels: Sequence[str], scheme: str = "BIO") -> CRF:
         """Copy the scores with forbidden moves (``O -> I-X`` and the like) set to a large negative."""
         start = np.asarray(start, dtype=np.float32).copy()
         end = np.asarray(end, dtype=np.float32).copy()
@@ -136,7 +136,8 @@ def marginals(crf: CRF, emissions: np.ndarray, length: int) -> np.ndarray:
 
 def span_probability(crf: CRF, tables: tuple[np.ndarray, np.ndarray, float], emissions: np.ndarray,
                      path: np.ndarray, start: int, end: int, stop_tags: frozenset[int]) -> float:
-    """Probability that tags ``start..end`` are exactly ``path[start:end]`` and the tag after it is not in ``stop_tags``.
+    """Probability that tags ``start..end`` are exactly ``path[start:end]`` and the tag after it is not in
+    ``stop_tags``.
 
     For BIO, ``stop_tags`` is ``{I-X}``: the entity must end where it does, so this is the
     probability of the whole span being one entity with these exact boundaries and type.

@@ -1,9 +1,9 @@
 """Text to model inputs: character ids, character-bigram ids and lexicon features."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -87,7 +87,7 @@ class LacTokenizer:
                      log_total=np.array(self.log_total), oov=np.array(self.oov))
 
     @classmethod
-    def read(cls, path: str | Path) -> "LacTokenizer":
+    def read(cls, path: str | Path) -> LacTokenizer:
         with np.load(path, allow_pickle=False) as z:
             rows = unpack_strings(z["vocab"])
             replace = dict(zip(unpack_strings(z["replace_from"]), unpack_strings(z["replace_to"])))

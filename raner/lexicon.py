@@ -7,8 +7,8 @@ words that Begin, are in the Middle of, End, or are a Single-character word at i
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class Lexicon:
         return self._has_ids
 
     @classmethod
-    def read(cls, path: str | Path, categories: Iterable[str], set_size: int = 4) -> "Lexicon":
+    def read(cls, path: str | Path, categories: Iterable[str], set_size: int = 4) -> Lexicon:
         """Read a ``.npz`` written by ``write_packed``, or ``word<TAB>CAT1,CAT2[<TAB>embedding id]`` lines
         (unknown categories are ignored)."""
         if str(path).endswith(".npz"):
@@ -87,7 +87,7 @@ class Lexicon:
                      has_ids=np.array(self._has_ids), max_word_len=np.array(self.max_word_len))
 
     @classmethod
-    def _read_packed(cls, path: Path, categories: tuple[str, ...], set_size: int) -> "Lexicon":
+    def _read_packed(cls, path: Path, categories: tuple[str, ...], set_size: int) -> Lexicon:
         with np.load(path, allow_pickle=False) as z:
             stored = tuple(str(c) for c in z["categories"])
             if stored != categories:

@@ -56,7 +56,8 @@ class Variant:
         d = {"file": self.file, "size_bytes": self.size_bytes, "parameters": self.parameters,
              "description": self.description, "metrics": self.metrics}
         optional = {"inputs": self.inputs, "crf": self.crf, "network": self.network,
-                    "members": [m.to_dict() for m in self.members] or None, "total_train_seconds": self.total_train_seconds}
+                    "members": [m.to_dict() for m in self.members] or None,
+                    "total_train_seconds": self.total_train_seconds}
         d.update({k: v for k, v in optional.items() if v is not None})
         if not self.batch_invariant:
             d["batch_invariant"] = False
@@ -123,7 +124,8 @@ class Manifest:
                   "inputs": self.inputs, "crf": self.crf})
         if self.network is not None:
             d["network"] = self.network
-        d.update({"default_variant": self.default_variant, "variants": {n: v.to_dict() for n, v in self.variants.items()}})
+        d["default_variant"] = self.default_variant
+        d["variants"] = {n: v.to_dict() for n, v in self.variants.items()}
         d.update({k: v for k, v in (("training", self.training), ("checks", self.checks), ("pruning", self.pruning))
                   if v is not None})
         return {**d, **self.extra}
@@ -177,7 +179,8 @@ def on_write(hook: Callable[[], None]) -> Callable[[], None]:
 def write_manifest(path: str | Path, manifest: Manifest) -> None:
     """Write ``<path>/manifest.json``, then drop what the runtime has cached of model directories."""
     if manifest.default_variant not in manifest.variants:
-        raise ValueError(f"default_variant {manifest.default_variant!r} is not among the variants {sorted(manifest.variants)}")
+        raise ValueError(f"default_variant {manifest.default_variant!r} is not among the variants "
+                         f"{sorted(manifest.variants)}")
     text = json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2) + "\n"
     (Path(path) / MANIFEST).write_text(text, encoding="utf-8")
     for hook in _AFTER_WRITE:

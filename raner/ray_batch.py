@@ -28,7 +28,8 @@ class Annotator:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in batch["text"]]
         found = self.rec.predict_batch(texts)
-        batch["entities"] = np.array([json.dumps([e.to_dict() for e in ents], ensure_ascii=False) for ents in found], dtype=object)
+        rows = [json.dumps([e.to_dict() for e in ents], ensure_ascii=False) for ents in found]
+        batch["entities"] = np.array(rows, dtype=object)
         return batch
 
 
@@ -72,14 +73,17 @@ def annotate(src: Path, dst: Path, model: str | None = None, variant: str | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m raner.ray_batch", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m raner.ray_batch", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input", type=Path)
     ap.add_argument("output", type=Path)
     ap.add_argument("--model", default=None)
     ap.add_argument("--variant", default=None)
     ap.add_argument("--batch-size", type=int, default=256)
-    ap.add_argument("--concurrency", type=int, default=None, help="Ray workers, each with its own recognizer (default: cluster CPUs - 1)")
-    ap.add_argument("--address", default=None, help="Ray cluster address ('auto' joins a running cluster); default: local")
+    ap.add_argument("--concurrency", type=int, default=None,
+                    help="Ray workers, each with its own recognizer (default: cluster CPUs - 1)")
+    ap.add_argument("--address", default=None,
+                    help="Ray cluster address ('auto' joins a running cluster); default: local")
     args = ap.parse_args(argv)
     try:
         import ray

@@ -1,7 +1,7 @@
 """Tag sequences (BIO or BIOES) to entity spans, strict: ill-formed pieces yield no entity."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 SCHEMES = ("BIO", "BIOES")
 

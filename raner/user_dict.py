@@ -6,8 +6,8 @@ dictionary match overlaps a model entity, the dictionary wins.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .entity import Entity
 from .normalize import normalize
@@ -31,7 +31,7 @@ class UserDictionary:
         self.max_len = max((len(w) for w in self.words), default=0)
 
     @classmethod
-    def read(cls, path: str | Path, types: Iterable[str] | None = None) -> "UserDictionary":
+    def read(cls, path: str | Path, types: Iterable[str] | None = None) -> UserDictionary:
         """Read a file of ``词语 TYPE`` lines (see ``parse``); errors name the file."""
         try:
             return cls.parse(Path(path).read_text(encoding="utf-8"), types)
@@ -39,7 +39,7 @@ class UserDictionary:
             raise ValueError(f"{path}: {e}") from None
 
     @classmethod
-    def parse(cls, text: str, types: Iterable[str] | None = None) -> "UserDictionary":
+    def parse(cls, text: str, types: Iterable[str] | None = None) -> UserDictionary:
         """``词语 TYPE`` lines: the type is the last whitespace-separated field (the word may hold spaces);
         blank lines and ``#`` comments are skipped."""
         entries = []

@@ -13,9 +13,9 @@ it came from; this differs from BERT's whole-string folding only for Greek final
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 
@@ -160,8 +160,9 @@ class WordPieceFeaturizer:
         self.pieces = WordPiece(vocab)
 
     @classmethod
-    def from_inputs(cls, manifest, inputs: dict) -> "WordPieceFeaturizer":
-        """The featurizer a manifest's ``inputs`` describe: ``{"kind": "wordpiece", "vocab", "lowercase", "max_tokens"}``."""
+    def from_inputs(cls, manifest, inputs: dict) -> WordPieceFeaturizer:
+        """The featurizer a manifest's ``inputs`` describe:
+        ``{"kind": "wordpiece", "vocab", "lowercase", "max_tokens"}``."""
         path = manifest.file(inputs.get("vocab", "vocab.txt"))
         try:
             return cls(read_table(path), bool(inputs.get("lowercase", True)), int(inputs.get("max_tokens", 512)))

@@ -57,9 +57,12 @@ def server(tmp_path_factory):
     import urllib.request
 
     port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
-    log = open(tmp_path_factory.mktemp("server") / "app.log", "w+", encoding="utf-8")  # a file: a pipe nobody reads could fill up
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False")
+    # a file: a pipe nobody reads could fill up
+    log = open(tmp_path_factory.mktemp("server") / "app.log", "w+", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:

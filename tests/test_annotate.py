@@ -17,7 +17,8 @@ TEXTS = [t for t, _ in read_marked_file(ROOT / "samples" / "news.txt")]
 
 def test_jsonl_in_jsonl_out_keeps_fields(tmp_path):
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8")
+    lines = (json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(TEXTS))
+    src.write_text("".join(lines), encoding="utf-8")
     stats = annotate(src, tmp_path / "out.jsonl", "jsonl", progress=False)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     rec = raner.load(cache_size=0)

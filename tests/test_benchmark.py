@@ -13,10 +13,11 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
                 "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
     export.main([str(out), "--data", str(tiny_corpus)])
     report = tmp_path / "BENCH.md"
-    benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "5", "--cache-requests", "200", "--cold-runs", "1", "--report", str(report)])
+    benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "5", "--cache-requests", "200",
+                    "--cold-runs", "1", "--report", str(report)])
     result = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
     assert set(result["variants"]) == {"fp32", "int8", "int8-emb4"}
-    for name, r in result["variants"].items():
+    for r in result["variants"].values():
         for label in ("short", "typical", "long"):
             for threads in ("threads_1", "threads_2"):
                 lat = r["latency"][label][threads]

@@ -66,5 +66,8 @@ def test_weights_members_share_are_stored_once(members, tmp_path):
     merge_graphs([one, one], tmp_path / "twice.onnx")
     merged, single = onnx.load(str(tmp_path / "twice.onnx")), onnx.load(str(one))
     assert len(merged.graph.initializer) == len(single.graph.initializer) + 1  # + the 1/n scale
-    weight_bytes = lambda m: sum(len(t.raw_data) + 4 * len(t.float_data) + 8 * len(t.int64_data) for t in m.graph.initializer)
+
+    def weight_bytes(m) -> int:
+        return sum(len(t.raw_data) + 4 * len(t.float_data) + 8 * len(t.int64_data) for t in m.graph.initializer)
+
     assert weight_bytes(merged) <= weight_bytes(single) + 4

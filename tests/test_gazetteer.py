@@ -7,7 +7,8 @@ def test_jieba_types_lac_ids_and_lac_types(tmp_path):
     jieba = tmp_path / "dict.txt"
     jieba.write_text("阿里巴巴 82 nrt\n杭州 5000 ns\n的 9999 uj\n总部 300 n\n稀有 3 a\n", encoding="utf-8")
     out = tmp_path / "lexicon.tsv"
-    build_lexicon(out, source=jieba, lac_words=["阿里巴巴", "ＡＢ", "x"], lac_types={"阿里巴巴": "ORG", "字节跳动": "ORG", "马": "PER"})
+    build_lexicon(out, source=jieba, lac_words=["阿里巴巴", "ＡＢ", "x"],
+                  lac_types={"阿里巴巴": "ORG", "字节跳动": "ORG", "马": "PER"})
     lines = dict(line.split("\t", 1) for line in out.read_text(encoding="utf-8").splitlines())
     assert lines["阿里巴巴"] == "WORD,PER,LAC_ORG\t1"  # jieba says person, LAC says organisation: both kept, apart
     assert lines["字节跳动"] == "LAC_ORG" and lines["杭州"] == "WORD,LOC" and lines["总部"] == "WORD"

@@ -80,7 +80,8 @@ def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     with torch.no_grad():
         want = model.net(*inputs.values()).numpy()
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    assert sum(n.op_type == "GRU" for n in onnx.load(str(tmp_path / "m.onnx")).graph.node) == 2  # one bidirectional GRU per layer
+    nodes = onnx.load(str(tmp_path / "m.onnx")).graph.node
+    assert sum(n.op_type == "GRU" for n in nodes) == 2  # one bidirectional GRU per layer
     got = sess.run(None, {i.name: inputs[i.name].numpy() for i in sess.get_inputs()})[0]
     mask = np.arange(9)[None] < lengths.numpy()[:, None]
     np.testing.assert_allclose(got[mask], want[mask], atol=1e-4)

@@ -15,7 +15,8 @@ def tokenizer() -> LacTokenizer:
 
 def test_fewest_pieces_win_and_ascii_runs_join():
     tok = tokenizer()
-    assert tok.segment("马云在杭州阿里巴巴总部发表演讲") == ["马", "云", "在", "杭州", "阿里巴巴", "总部", "发表", "演讲"]
+    words = ["马", "云", "在", "杭州", "阿里巴巴", "总部", "发表", "演讲"]
+    assert tok.segment("马云在杭州阿里巴巴总部发表演讲") == words
     assert tok.segment("ABC1在杭州") == ["ABC1", "在", "杭州"]
     assert tok.segment("") == []
 

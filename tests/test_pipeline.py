@@ -24,7 +24,7 @@ def tiny_model(tiny_corpus, tmp_path_factory):
 def test_model_directory_is_complete(tiny_model):
     manifest = json.loads((tiny_model / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["variants"]) == {"fp32", "int8", "int8-emb4"}
-    for name, v in manifest["variants"].items():
+    for v in manifest["variants"].values():
         assert (tiny_model / v["file"]).stat().st_size == v["size_bytes"]
         assert set(v["metrics"]) == {"dev", "test"}
     assert manifest["variants"]["int8"]["size_bytes"] < manifest["variants"]["fp32"]["size_bytes"]

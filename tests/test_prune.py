@@ -7,9 +7,9 @@ import torch
 
 import raner
 from compression import export, prune, train
-from compression.pruning import UnitPlan, apply_unit_plan, measure_unit_importance
 from compression.model import NetConfig, Tagger
 from compression.onnx_info import parameter_count
+from compression.pruning import UnitPlan, apply_unit_plan, measure_unit_importance
 
 
 def random_tagger(seed=0):
@@ -95,7 +95,8 @@ def test_importance_ranks_every_unit_and_head(tiny_corpus):
     for ch in sorted({c for s in sentences for c in s.text})[:28]:
         chars[ch] = len(chars)
     feat = Featurizer(chars, {PAD: 0, UNK: 1}, Lexicon({"北京": 1}, ["WORD", "PER", "LOC", "ORG"]))
-    imp = measure_unit_importance(model, feat, sentences, ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"], batches=2, batch_size=4)
+    labels = ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
+    imp = measure_unit_importance(model, feat, sentences, labels, batches=2, batch_size=4)
     assert imp["fwd"].shape == (10,) and imp["heads"].shape == (4,)
     assert (imp["fwd"] > 0).any() and (imp["heads"] > 0).any()
 
@@ -106,7 +107,8 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
     train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "16", "--char-dim", "16",
                 "--bigram-dim", "8", "--heads", "4", "--bigram-min-count", "1"])
     export.main([str(out), "--data", str(tiny_corpus)])
-    prune.main([str(out), "--data", str(tiny_corpus), "--hidden", "8", "--heads", "2", "--bigram-min-count", "2", "--epochs", "1"])
+    prune.main([str(out), "--data", str(tiny_corpus), "--hidden", "8", "--heads", "2", "--bigram-min-count", "2",
+                "--epochs", "1"])
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"fp32", "int8", "int8-emb4", "pruned", "pruned-int8", "pruned-int8-emb4"} <= set(m["variants"])
     v = m["variants"]

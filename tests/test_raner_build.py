@@ -24,18 +24,21 @@ from raner.normalize import normalize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BIO = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
-BIOES = ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC", "B-ORG", "I-ORG", "E-ORG", "S-ORG", "B-PER", "I-PER", "E-PER", "S-PER"]
+BIOES = ["O", "B-LOC", "I-LOC", "E-LOC", "S-LOC", "B-ORG", "I-ORG", "E-ORG", "S-ORG",
+         "B-PER", "I-PER", "E-PER", "S-PER"]
 LATIN = ["wi", "fi", "5g", "ip", "the", "news", "ne", "un", "##hone", "##s", "##a", "##b", "##e", "##i", "##o", "##u",
-         "##g", "##00", "##99", "##0", "##1", "##2", "##3", "##9", "20", "3", "39", "0", "1", "2", "5", "7", "9", "a", "b",
-         "e", "g", "i", "n", "o", "p", "s", "t", "u", "w"]
+         "##g", "##00", "##99", "##0", "##1", "##2", "##3", "##9", "20", "3", "39", "0", "1", "2", "5", "7", "9", "a",
+         "b", "e", "g", "i", "n", "o", "p", "s", "t", "u", "w"]
 MISSING = "龘"  # never in the vocabulary: [UNK]
-TEXTS = ["马云在杭州阿里巴巴总部发表演讲", "这款手机售价3999元，支持5G网络和Wi-Fi 7。", "华为创始人任正非在深圳接受了新华社记者的采访。",
-         f"iPhone在{MISSING}北京发布", "ＩＢＭ在２０２４年来到上海", "今天"]
+TEXTS = ["马云在杭州阿里巴巴总部发表演讲", "这款手机售价3999元，支持5G网络和Wi-Fi 7。",
+         "华为创始人任正非在深圳接受了新华社记者的采访。", f"iPhone在{MISSING}北京发布", "ＩＢＭ在２０２４年来到上海",
+         "今天"]
 
 
 def make_model_dir(path: Path, labels: list[str], label_source: str, hidden: int = 32, layers: int = 2, heads: int = 4,
                    intermediate: int = 64, vocab: list[str] | None = None, seed: int = 0, scale: float = 1.0) -> Path:
-    """A random-weight model directory in ModelScope's RaNER layout (configuration.json, config.json, weights, vocab)."""
+    """A random-weight model directory in ModelScope's RaNER layout (configuration.json, config.json, weights,
+    vocab)."""
     from transformers import BertConfig, BertModel
 
     path.mkdir(parents=True, exist_ok=True)
@@ -44,8 +47,9 @@ def make_model_dir(path: Path, labels: list[str], label_source: str, hidden: int
         chars = [c for c in chars if c.lower() == c and c != MISSING] + list("京发布来到海年")
         vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(chars) | set(LATIN))
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    config = {"architectures": ["SbertModel"], "model_type": "structbert", "vocab_size": len(vocab), "hidden_size": hidden,
-              "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": intermediate,
+    config = {"architectures": ["SbertModel"], "model_type": "structbert", "vocab_size": len(vocab),
+              "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+              "intermediate_size": intermediate,
               "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
               "max_position_embeddings": 512, "type_vocab_size": 2, "initializer_range": 0.02, "layer_norm_eps": 1e-12,
               "pad_token_id": 0, "position_embedding_type": "absolute", "adv_grad_factor": 5e-5, "sigma": 5e-6}
@@ -80,9 +84,9 @@ def built(tmp_path_factory, tiny_corpus):
     """Two source models (BIO via label_mapping.json, BIOES via config.json id2label) built by the command."""
     base = tmp_path_factory.mktemp("raner")
     out = {}
-    for name, labels, source, extra in (("bio", BIO, "mapping", ["--data", str(tiny_corpus), "--finetune-steps", "3", "--batch-size", "4"]),
-                                        ("bioes", BIOES, "config", [])):
-        src = make_model_dir(base / f"src-{name}", labels, source, seed=len(name))
+    tune = ["--data", str(tiny_corpus), "--finetune-steps", "3", "--batch-size", "4"]
+    for name, labels, label_source, extra in (("bio", BIO, "mapping", tune), ("bioes", BIOES, "config", [])):
+        src = make_model_dir(base / f"src-{name}", labels, label_source, seed=len(name))
         dst = base / f"out-{name}"
         build_raner.main(["--model", str(src), "--out", str(dst), "--eval", str(tiny_corpus / "test.txt"),
                           "--importance-sentences", "8", "--check-sentences", "8", *extra])
@@ -113,7 +117,7 @@ def test_manifest_and_files(built):
 
 
 def test_torch_and_onnx_fp32_agree(built):
-    for name, (src, out) in built.items():
+    for src, out in built.values():
         model = source.load_model(source.read_source(src))
         rec = raner.load(out, variant="fp32", cache_size=0)
         feat = rec._featurizer
@@ -128,7 +132,7 @@ def test_torch_and_onnx_fp32_agree(built):
 
 
 def test_every_variant_predicts_well_formed_spans(built):
-    for name, (_, out) in built.items():
+    for _, out in built.values():
         kinds = set()
         for variant in ("fp32", "int8", "pruned", "pruned-int8"):
             rec = raner.load(out, variant=variant)
@@ -145,13 +149,14 @@ def test_every_variant_predicts_well_formed_spans(built):
 
 
 def test_pruning_shrinks_the_network(built):
-    for name, (_, out) in built.items():
+    for _, out in built.values():
         m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         v = m["variants"]
         assert v["pruned"]["parameters"] < v["fp32"]["parameters"]
         assert parameter_count(out / v["pruned"]["file"]) == v["pruned"]["parameters"]
         assert v["pruned"]["size_bytes"] < v["fp32"]["size_bytes"]
-        assert v["pruned-int8"]["size_bytes"] < v["pruned"]["size_bytes"] and v["int8"]["size_bytes"] < v["fp32"]["size_bytes"]
+        assert v["pruned-int8"]["size_bytes"] < v["pruned"]["size_bytes"]
+        assert v["int8"]["size_bytes"] < v["fp32"]["size_bytes"]
         assert sum(v["pruned"]["network"]["heads"]) == 4 and v["pruned"]["network"]["intermediate"] == [32, 32]
 
 
@@ -183,12 +188,14 @@ def test_plan_keeps_one_head_per_layer_and_drops_the_least_important():
     neurons = [torch.tensor([3.0, 1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, 0.0, 2.0])]
     plan = head_pruning.make_head_plan(heads, neurons, prune_heads=0.75, prune_ffn=0.5)
     assert plan.heads == [[3], [3]]  # per-layer L2-normalized scores, ranked globally
-    assert head_pruning.make_head_plan(heads, neurons, prune_heads=0.99, prune_ffn=0.99).heads == [[3], [3]]  # one per layer stays
+    # one head per layer stays
+    assert head_pruning.make_head_plan(heads, neurons, prune_heads=0.99, prune_ffn=0.99).heads == [[3], [3]]
     assert plan.neurons == [[0, 2], [1, 3]]
 
 
 def test_crf_transitions_mean_tag_i_followed_by_tag_j():
-    """The runtime's Viterbi maximizes pytorch-crf's path score: start[y0] + sum em + sum transitions[y_t-1, y_t] + end."""
+    """The runtime's Viterbi maximizes pytorch-crf's path score:
+    start[y0] + sum em + sum transitions[y_t-1, y_t] + end."""
     rng = np.random.default_rng(3)
     labels = ["O", "B-PER", "I-PER", "S-PER", "E-PER"]
     model_crf = CRFLayer(len(labels))
@@ -202,7 +209,8 @@ def test_crf_transitions_mean_tag_i_followed_by_tag_j():
     for path in itertools.product(range(len(labels)), repeat=4):
         if not (start[path[0]] and end[path[-1]] and all(moves[a, b] for a, b in zip(path, path[1:]))):
             continue
-        score = s[path[0]] + sum(emissions[i, y] for i, y in enumerate(path)) + sum(t[a, b] for a, b in zip(path, path[1:])) + e[path[-1]]
+        score = (s[path[0]] + sum(emissions[i, y] for i, y in enumerate(path))
+                 + sum(t[a, b] for a, b in zip(path, path[1:])) + e[path[-1]])
         if score > best:
             best, best_path = score, list(path)
     runtime = raner.crf.CRF.constrained(s, e, t, labels, "BIOES").viterbi(emissions[None], [4])[0].tolist()
@@ -251,7 +259,8 @@ def test_offline_download_gives_a_clear_message(monkeypatch, tmp_path, capsys):
 
     _fake_hub(monkeypatch, snapshot_download)
     with pytest.raises(SystemExit) as exc:
-        build_raner.main(["--model", "damo/nlp_raner_named-entity-recognition_chinese-base-news", "--out", str(tmp_path / "o")])
+        build_raner.main(["--model", "damo/nlp_raner_named-entity-recognition_chinese-base-news",
+                          "--out", str(tmp_path / "o")])
     msg = str(exc.value)
     assert "cannot download damo/nlp_raner_named-entity-recognition_chinese-base-news" in msg
     assert "no network?" in msg and "local directory" in msg and "Traceback" not in msg
@@ -272,8 +281,8 @@ def test_missing_hub_client_and_bad_paths_are_clear(monkeypatch, tmp_path):
 
 def test_no_pruning_and_bad_arguments(tmp_path, capsys):
     src = make_model_dir(tmp_path / "src", BIO, "mapping")
-    raw = build_raner.main(["--model", str(src), "--out", str(tmp_path / "out"), "--prune-heads", "0", "--prune-ffn", "0",
-                            "--check-sentences", "4", "--default", "fp32"])
+    raw = build_raner.main(["--model", str(src), "--out", str(tmp_path / "out"), "--prune-heads", "0",
+                            "--prune-ffn", "0", "--check-sentences", "4", "--default", "fp32"])
     assert set(raw["variants"]) == {"fp32", "int8"} and raw["default_variant"] == "fp32" and "pruning" not in raw
     assert raner.load(tmp_path / "out").predict("马云在杭州") is not None
     for bad in (["--eval", str(tmp_path / "missing.txt")], ["--data", str(tmp_path)], ["--prune-heads", "1.5"]):

@@ -49,9 +49,10 @@ UNICODE_CASES = {
 WHITESPACE = ["", " ", "\u3000\u00a0 \t\r\n\x0b\x0c", "\n\n"]
 
 # Random text: the project's sentences and names cut with arbitrary characters, so entities do get found.
-FRAGMENTS = [*sample_texts(), "马云", "北京", "新华社", "张三", "。", "，", "\r\n", "\x00", "\u200b", "\u202e", "\u0301",
-             "😀", "𠀀", "１２３", "ＮＢＡ", "臺灣", " "]
+FRAGMENTS = [*sample_texts(), "马云", "北京", "新华社", "张三", "。", "，", "\r\n", "\x00", "\u200b", "\u202e",
+             "\u0301", "😀", "𠀀", "１２３", "ＮＢＡ", "臺灣", " "]
 ANY_CHAR = st.characters(codec=None)  # every code point but surrogates
+SLOW_FIXTURES = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 SURROGATE = st.characters(categories=["Cs"])
 
 
@@ -164,7 +165,8 @@ BAD_REQUESTS = [
     ("invalid UTF-8", {"content": b'{"text": "\xff\xfe"}', "headers": JSON}, 400, "UTF-8"),
     ("nested 30,000 deep", {"content": deep_json(30000), "headers": JSON}, 400, "nested"),
     ("lone surrogate", {"content": b'{"text": "\\ud800"}', "headers": JSON}, 422, "surrogate"),
-    ("surrogate inside a name", {"content": b'{"text": "\\u738b\\udc00\\u4e94\\u5728\\u5317\\u4eac"}', "headers": JSON}, 422, "index 1"),
+    ("surrogate inside a name", {"content": b'{"text": "\\u738b\\udc00\\u4e94\\u5728\\u5317\\u4eac"}',
+                                 "headers": JSON}, 422, "index 1"),
     ("null body", {"content": b"null", "headers": JSON}, 422, "JSON object"),
     ("array body", {"json": ["马云"]}, 422, "JSON object"),
     ("text null", {"json": {"text": None}}, 422, "text"),
@@ -177,8 +179,10 @@ BAD_REQUESTS = [
     ("form body", {"data": {"text": "马云"}}, 422, "Content-Type"),
     ("no content type", {"content": b'{"text": "x"}'}, 422, "Content-Type"),
     ("trailing garbage", {"content": b'{"text": "x"} and more', "headers": JSON}, 422, "not valid JSON"),
-    ("malformed Content-Length", {"content": b'{"text": "x"}', "headers": {**JSON, "content-length": "12abc"}}, 400, "Content-Length"),
-    ("huge Content-Length", {"content": b'{"text": "x"}', "headers": {**JSON, "content-length": "999999999"}}, 413, "20000"),
+    ("malformed Content-Length", {"content": b'{"text": "x"}', "headers": {**JSON, "content-length": "12abc"}}, 400,
+     "Content-Length"),
+    ("huge Content-Length", {"content": b'{"text": "x"}', "headers": {**JSON, "content-length": "999999999"}}, 413,
+     "20000"),
     ("chunked body over the limit", {"content": chunks(300000), "headers": JSON}, 413, "20000"),
     ("20,001 escaped astral characters", {"content": escaped("😀" * (MAX + 1)), "headers": JSON}, 413, "20000"),
 ]
@@ -204,7 +208,8 @@ def test_rest_unknown_routes_and_methods(asgi, method, path, status, needle):
 
 
 @pytest.mark.parametrize("body", [
-    {"text": "字" * MAX}, {"text": "马云", "variant": ""}, {"text": "马云", "variant": None}, {"text": "马云", "variant": "fp32"},
+    {"text": "字" * MAX}, {"text": "马云", "variant": ""}, {"text": "马云", "variant": None},
+    {"text": "马云", "variant": "fp32"},
 ], ids=["exactly max_chars", "variant empty", "variant null", "variant fp32"])
 def test_rest_accepts_edge_requests(asgi, body):
     r = asgi.post("/api/ner", json=body)
@@ -237,7 +242,7 @@ def test_rest_long_text_is_processed_whole(asgi, rec):
     assert max(e["end"] for e in answer["entities"]) > MAX - 300
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=SLOW_FIXTURES)
 @given(text=texts(surrogates=True))
 def test_rest_offsets_hold_on_any_text(asgi, text):
     body = escaped(text)
@@ -250,13 +255,14 @@ def test_rest_offsets_hold_on_any_text(asgi, text):
         assert_entities(text, r.json())
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                           max_leaves=12)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
 BODIES = st.one_of(JSON_VALUES, st.fixed_dictionaries({"text": JSON_VALUES}, optional={"variant": JSON_VALUES}))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=SLOW_FIXTURES)
 @given(body=BODIES)
 def test_rest_any_json_body_is_answered_not_crashed(asgi, body):
     r = asgi.post("/api/ner", content=json.dumps(body), headers=JSON)
@@ -333,7 +339,8 @@ def test_app_exposes_no_debug_share_or_extra_paths(asgi):
 # ---------------------------------------------------------------- the running app (python app.py)
 
 FILE_PROBES = ["/gradio_api/file=/etc/passwd", "/file=/etc/passwd", "/gradio_api/file=/proc/self/environ",
-               "/gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd", "/gradio_api/file=" + str(SHIPPED / "manifest.json"),
+               "/gradio_api/file=..%2F..%2F..%2F..%2Fetc%2Fpasswd",
+               "/gradio_api/file=" + str(SHIPPED / "manifest.json"),
                "/gradio_api/file=app.py", "/static/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2F..%2F..%2Fetc%2Fpasswd",
                "/gradio_api/file=" + urllib.parse.quote(str(ROOT / "webapp" / "service.py"))]
 
@@ -370,7 +377,8 @@ def test_gradio_ner_bad_input_is_a_clear_error(gradio, args, needle):
 
 def test_gradio_ner_lone_surrogate_is_a_clear_error(server):
     """gradio_client cannot even encode a lone surrogate, so send the queue call by hand."""
-    r = httpx.post(server + "/gradio_api/call/ner", content=b'{"data": ["\\u738b\\ud800", "", ""]}', headers=JSON, trust_env=False)
+    r = httpx.post(server + "/gradio_api/call/ner", content=b'{"data": ["\\u738b\\ud800", "", ""]}', headers=JSON,
+                   trust_env=False)
     event = r.json()["event_id"]
     stream = httpx.get(f"{server}/gradio_api/call/ner/{event}", timeout=60, trust_env=False).text
     assert "event: error" in stream and "unpaired surrogate" in stream
@@ -392,14 +400,16 @@ def test_client_disconnect_does_not_disturb_others(server, rec):
     expected = [{"entities": [e.to_dict() for e in rec.predict(t)]} for t in texts[1:]]
     leaver = raw_post(server, texts[0])
     with ThreadPoolExecutor(3) as pool:
-        futures = [pool.submit(httpx.post, server + "/api/ner", json={"text": t}, timeout=120, trust_env=False) for t in texts[1:]]
+        futures = [pool.submit(httpx.post, server + "/api/ner", json={"text": t}, timeout=120, trust_env=False)
+                   for t in texts[1:]]
         time.sleep(0.3)
         leaver.close()
         answers = [f.result() for f in futures]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json() for a in answers] == expected
     deadline = time.time() + 30
-    while (queue := httpx.get(server + "/api/health", trust_env=False).json()["queue"])["running"] and time.time() < deadline:
+    while (queue := httpx.get(server + "/api/health", trust_env=False).json()["queue"])["running"] \
+            and time.time() < deadline:
         time.sleep(0.2)
     assert queue["running"] == queue["waiting"] == 0
     assert httpx.post(server + "/api/ner", json={"text": "马云在杭州"}, trust_env=False).status_code == 200

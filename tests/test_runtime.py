@@ -122,7 +122,8 @@ def test_result_cache_is_per_variant_and_bounded():
 
 
 def test_runtime_never_imports_torch():
-    code = "import sys, raner; raner.load().predict('马云在杭州'); bad = [m for m in ('torch', 'transformers', 'modelscope') if m in sys.modules]; print(bad)"
+    code = ("import sys, raner; raner.load().predict('马云在杭州'); "
+            "bad = [m for m in ('torch', 'transformers', 'modelscope') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
 

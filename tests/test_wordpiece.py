@@ -14,9 +14,9 @@ from raner.manifest import Manifest
 from raner.normalize import normalize
 from raner.wordpiece import MAX_PIECES_PER_CHAR, WordPieceFeaturizer, basic_words, fold, safe_max_length
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "中", "国", "北", "京", "华", "为", "在", "年", "，", ",", "。", "-", ".",
-         "wi", "##fi", "ip", "##hone", "##s", "5", "##g", "20", "##24", "##2", "##4", "2", "4", "3", "##9", "##99",
-         "a", "##b", "b", "e", "##e", "cafe", "ibm", "i", "##bm", "x", "$", "unaff", "##able", "##ord"]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "中", "国", "北", "京", "华", "为", "在", "年", "，", ",", "。",
+         "-", ".", "wi", "##fi", "ip", "##hone", "##s", "5", "##g", "20", "##24", "##2", "##4", "2", "4", "3", "##9",
+         "##99", "a", "##b", "b", "e", "##e", "cafe", "ibm", "i", "##bm", "x", "$", "unaff", "##able", "##ord"]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,10 @@ def test_cjk_latin_digits_and_punctuation(feat):
     text = "华为在北京发布iPhone 5G，Wi-Fi 2024年"
     ids, positions, units = feat.tokenize(text)
     assert ids[0] == feat.cls and ids[-1] == feat.sep
-    assert [text[a:b] for a, b in units] == ["华", "为", "在", "北", "京", "发", "布", "iPhone", "5G", "，", "Wi", "-", "Fi", "2024", "年"]
-    assert pieces(feat, text) == [["华"], ["为"], ["在"], ["北"], ["京"], ["[UNK]"], ["[UNK]"], ["ip", "##hone"], ["5", "##g"],
-                                  ["，"], ["wi"], ["-"], ["[UNK]"], ["20", "##24"], ["年"]]
+    assert [text[a:b] for a, b in units] == ["华", "为", "在", "北", "京", "发", "布", "iPhone", "5G", "，", "Wi", "-",
+                                             "Fi", "2024", "年"]
+    assert pieces(feat, text) == [["华"], ["为"], ["在"], ["北"], ["京"], ["[UNK]"], ["[UNK]"], ["ip", "##hone"],
+                                  ["5", "##g"], ["，"], ["wi"], ["-"], ["[UNK]"], ["20", "##24"], ["年"]]
     assert all(ids[p] != feat.pad for p in positions)
 
 
@@ -68,7 +69,8 @@ def test_whitespace_accents_and_dropped_characters(feat):
 
 def test_greedy_longest_match_and_long_words(feat):
     assert pieces(feat, "unaffable")[0] == ["unaff", "##able"]
-    assert pieces(feat, "2499 2399 $3") == [["2", "##4", "##99"], ["[UNK]"], ["$"], ["3"]]  # one miss: the word is [UNK]
+    # one miss: the word is [UNK]
+    assert pieces(feat, "2499 2399 $3") == [["2", "##4", "##99"], ["[UNK]"], ["$"], ["3"]]
     long = "a" + "b" * 100
     ids, positions, units = feat.tokenize(long + " x")
     assert units == [(0, 101), (102, 103)] and ids[1] == feat.unk and len(ids) == 4
@@ -153,7 +155,8 @@ def test_same_tokens_and_words_as_hugging_face(hf, text):
 
 def test_hugging_face_comparison_covers_the_tricky_cases(hf):
     feat = WordPieceFeaturizer({t: i for i, t in enumerate(VOCAB)})
-    for text in ["iPhone 5G，Wi-Fi", "Café caf\u0301e", "ＡＢ１２", "한국", "$3.99", "unaffable", "a" * 120, "北京\u200b华为"]:
+    for text in ["iPhone 5G，Wi-Fi", "Café caf\u0301e", "ＡＢ１２", "한국", "$3.99", "unaffable", "a" * 120,
+                 "北京\u200b华为"]:
         ids, positions, units = feat.tokenize(text)
         want = _hf_units(hf, text)
         assert (ids, positions) == want[:2], text

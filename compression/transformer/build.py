@@ -47,8 +47,10 @@ from .unit_labels import Example, make_examples
 
 RANER_NEWS = "damo/nlp_raner_named-entity-recognition_chinese-base-news"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "news.txt"
-FILES = {"fp32": "model.fp32.onnx", "int8": "model.int8.onnx", "pruned": "model.pruned.onnx", "pruned-int8": "model.pruned-int8.onnx"}
-INT8_DESCRIPTION = "ONNX Runtime dynamic INT8: MatMul and embedding Gather weights int8 (per channel), activations quantized on the fly"
+FILES = {"fp32": "model.fp32.onnx", "int8": "model.int8.onnx", "pruned": "model.pruned.onnx",
+         "pruned-int8": "model.pruned-int8.onnx"}
+INT8_DESCRIPTION = ("ONNX Runtime dynamic INT8: MatMul and embedding Gather weights int8 (per channel), activations "
+                    "quantized on the fly")
 
 
 def sample_pieces(max_length: int) -> list[str]:
@@ -61,7 +63,8 @@ def sample_pieces(max_length: int) -> list[str]:
 
 
 @torch.no_grad()
-def torch_paths(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str, texts: list[str]) -> list[list[int]]:
+def torch_paths(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str,
+                texts: list[str]) -> list[list[int]]:
     """Word-level tag ids from the torch emissions and the runtime's numpy Viterbi."""
     crf = model.crf.to_runtime(labels, scheme)
     encoded = [feat.encode(normalize(t)) for t in texts]
@@ -70,7 +73,8 @@ def torch_paths(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[s
 
 
 @torch.no_grad()
-def decoding_check(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str, texts: list[str]) -> float:
+def decoding_check(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str,
+                   texts: list[str]) -> float:
     """Share of texts whose runtime-Viterbi tags equal a plain torch Viterbi over the same scores."""
     encoded = [feat.encode(normalize(t)) for t in texts]
     emissions, _ = gather_units(model.run(to_torch(feat.batch(encoded))), encoded)
@@ -92,11 +96,13 @@ def runtime_check(out: Path, model: TransformerCRF, feat: WordPieceFeaturizer, l
     for text, enc, path in zip(texts, encoded, torch_paths(model, feat, labels, scheme, texts)):
         want = {(k, *enc.char_span(a, b)) for k, a, b in tags_to_spans([labels[j] for j in path], scheme)}
         same += want == {(e.type, e.start, e.end) for e in rec.predict(text)}
-    return {"max_abs_emission_difference": round(diff, 6), "identical_entities_share": round(same / max(len(texts), 1), 4)}
+    return {"max_abs_emission_difference": round(diff, 6),
+            "identical_entities_share": round(same / max(len(texts), 1), 4)}
 
 
 @torch.no_grad()
-def pseudo_examples(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str, texts: list[str]) -> list[Example]:
+def pseudo_examples(model: TransformerCRF, feat: WordPieceFeaturizer, labels: list[str], scheme: str,
+                    texts: list[str]) -> list[Example]:
     """The model's own Viterbi tags as labels (for importance when no gold data is given)."""
     paths = torch_paths(model, feat, labels, scheme, texts)
     out = []
@@ -131,7 +137,8 @@ def write_base(out: Path, source: SourceModel, model: TransformerCRF, model_ref:
         if (source.path / "configuration.json").is_file() else {}
     training = {"source": model_ref, "source_dir": str(source.path), "framework": "ModelScope transformer-crf (RaNER)",
                 "task": configuration.get("task"), "model_type": source.raw_config.get("model_type")}
-    fp32 = measured_variant(out, "fp32", FILES["fp32"], "the RaNER network (StructBERT encoder + linear) exported to ONNX in float32")
+    fp32 = measured_variant(out, "fp32", FILES["fp32"],
+                            "the RaNER network (StructBERT encoder + linear) exported to ONNX in float32")
     base = new_manifest(out, source.labels, model.shape(), inputs, training, max_length, source.scheme)
     write_manifest(out, base.with_variant(fp32, default=True))
 
@@ -151,7 +158,8 @@ def add_pruned_variants(args: argparse.Namespace, out: Path, model: TransformerC
     before, after = model.shape(), pruned.shape()
     sizes = (f"attention heads {sum(before['heads'])}->{sum(after['heads'])}, "
              f"FFN neurons {sum(before['intermediate'])}->{sum(after['intermediate'])}")
-    print(f"pruned by importance ({origin}; {time.time() - t0:.0f}s): {sizes}, parameters {parameters(model):,}->{parameters(pruned):,}")
+    print(f"pruned by importance ({origin}; {time.time() - t0:.0f}s): {sizes}, "
+          f"parameters {parameters(model):,}->{parameters(pruned):,}")
     tuned = ""
     if train and args.finetune_steps:
         examples = make_examples(train[: args.finetune_steps * args.batch_size], feat, labels, scheme)
@@ -192,12 +200,14 @@ def build(args: argparse.Namespace) -> dict:
     decode = decoding_check(model, feat, labels, scheme, check_texts)
     print(f"runtime Viterbi vs torch reference Viterbi: identical tags on {decode:.0%} of {len(check_texts)} sentences")
     if decode < 1.0:
-        raise SourceError("the runtime's Viterbi disagrees with the torch reference; the CRF scores are not read as stored")
+        raise SourceError("the runtime's Viterbi disagrees with the torch reference; "
+                          "the CRF scores are not read as stored")
 
     model.export_onnx(out / FILES["fp32"])
     model.crf.save(out / "crf.npz")
     write_base(out, source, model, str(args.model), max_length, max_tokens)
-    checks = {"torch_viterbi_identical_sentences": decode, "fp32": runtime_check(out, model, feat, labels, scheme, check_texts)}
+    checks = {"torch_viterbi_identical_sentences": decode,
+              "fp32": runtime_check(out, model, feat, labels, scheme, check_texts)}
     print(f"torch vs ONNX fp32: {checks['fp32']}")
 
     quantize(out / FILES["fp32"], out / FILES["int8"], per_channel=True)
@@ -217,7 +227,8 @@ def build(args: argparse.Namespace) -> dict:
     command = "python -m compression.transformer.build " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
     training = {**(manifest.training or {}), "seconds": round(time.time() - started, 1), "command": command}
     write_manifest(out, replace(manifest, checks=checks, training=training))
-    print("agreement with fp32 on samples/news.txt: " + ", ".join(f"{n} {checks[f'{n}_vs_fp32_entity_agreement']:.3f}" for n in variants[1:]))
+    print("agreement with fp32 on samples/news.txt: "
+          + ", ".join(f"{n} {checks[f'{n}_vs_fp32_entity_agreement']:.3f}" for n in variants[1:]))
 
     if args.data and (args.data / "dev.txt").is_file():
         score_variants(out, args.data / "dev.txt")
@@ -227,7 +238,8 @@ def build(args: argparse.Namespace) -> dict:
     if "dev" in manifest.variants["fp32"].metrics:
         print(f"default variant (dev F1 within 0.3 points of fp32, smallest): {choose_default(out, variants[1:])}")
     else:
-        write_manifest(out, replace(manifest, default_variant=args.default if args.default in manifest.variants else "fp32"))
+        default = args.default if args.default in manifest.variants else "fp32"
+        write_manifest(out, replace(manifest, default_variant=default))
     return read_manifest(out).to_dict()
 
 
@@ -237,19 +249,25 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, required=True, help="model directory to write, e.g. models/raner-base-news")
     ap.add_argument("--eval", type=Path, default=None, help="a CoNLL file (char<TAB>tag) to score every variant on")
     ap.add_argument("--data", type=Path, default=None,
-                    help="folder with train.txt (and dev.txt): gold importance, fine-tune after pruning, default choice on dev")
+                    help="folder with train.txt (and dev.txt): gold importance, fine-tune after pruning, "
+                         "default choice on dev")
     ap.add_argument("--prune-heads", type=float, default=0.5, help="share of attention heads to remove (0: none)")
-    ap.add_argument("--prune-ffn", type=float, default=0.5, help="share of each layer's FFN neurons to remove (0: none)")
+    ap.add_argument("--prune-ffn", type=float, default=0.5,
+                    help="share of each layer's FFN neurons to remove (0: none)")
     ap.add_argument("--importance-sentences", type=int, default=64, help="sentences to measure importance on")
     ap.add_argument("--finetune-steps", type=int, default=300, help="fine-tuning steps after pruning (with --data)")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-5)
-    ap.add_argument("--distill", type=float, default=1.0, help="weight of emission distillation from fp32 while fine-tuning")
-    ap.add_argument("--train-sentences", type=int, default=0, help="read only this many random train sentences (0: all)")
+    ap.add_argument("--distill", type=float, default=1.0,
+                    help="weight of emission distillation from fp32 while fine-tuning")
+    ap.add_argument("--train-sentences", type=int, default=0,
+                    help="read only this many random train sentences (0: all)")
     ap.add_argument("--max-length", type=int, default=0,
-                    help="characters per network input (default: the most that can never exceed the model's 512 tokens)")
+                    help="characters per network input "
+                         "(default: the most that can never exceed the model's 512 tokens)")
     ap.add_argument("--default", default="int8", help="default variant when there is no dev.txt to choose on")
-    ap.add_argument("--check-sentences", type=int, default=16, help="sentences of samples/news.txt for the torch/ONNX checks")
+    ap.add_argument("--check-sentences", type=int, default=16,
+                    help="sentences of samples/news.txt for the torch/ONNX checks")
     ap.add_argument("--cache-dir", type=Path, default=None, help="where the ModelScope client keeps downloads")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--seed", type=int, default=13)

@@ -38,7 +38,8 @@ def fine_tune(student: TransformerCRF, teacher: TransformerCRF | None, feat, exa
             with torch.no_grad():
                 target, _ = gather_units(teacher.run(feeds), encoded)
             m = mask.unsqueeze(2)
-            loss = loss + distill * (((emissions - target) ** 2) * m).sum() / (m.sum() * emissions.shape[2]).clamp(min=1)
+            squared = (((emissions - target) ** 2) * m).sum()
+            loss = loss + distill * squared / (m.sum() * emissions.shape[2]).clamp(min=1)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)

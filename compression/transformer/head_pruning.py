@@ -10,13 +10,15 @@ by forward hooks, pruning by replacing the Linear layers with smaller copies of 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from .network import TransformerCRF
+
+Scores = list[torch.Tensor]  # one score tensor per layer
 
 
 @dataclass
@@ -40,10 +42,11 @@ class Masks:
     def __init__(self, model: TransformerCRF, requires_grad: bool = False):
         self.layers = list(model.encoder.encoder.layer)
         self.heads = [torch.ones(n_heads(lay), requires_grad=requires_grad) for lay in self.layers]
-        self.neurons = [torch.ones(lay.intermediate.dense.out_features, requires_grad=requires_grad) for lay in self.layers]
+        self.neurons = [torch.ones(lay.intermediate.dense.out_features, requires_grad=requires_grad)
+                        for lay in self.layers]
         self._hooks: list = []
 
-    def __enter__(self) -> "Masks":
+    def __enter__(self) -> Masks:
         for i, lay in enumerate(self.layers):
             self._hooks.append(lay.attention.self.register_forward_hook(self._head_hook(i)))
             self._hooks.append(lay.intermediate.register_forward_hook(self._neuron_hook(i)))
@@ -78,7 +81,8 @@ def n_heads(layer: nn.Module) -> int:
     return att.query.out_features // att.attention_head_size
 
 
-def measure_head_importance(model: TransformerCRF, losses: Iterable[Callable[[], torch.Tensor]]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def measure_head_importance(model: TransformerCRF,
+                            losses: Iterable[Callable[[], torch.Tensor]]) -> tuple[Scores, Scores]:
     """Mean ``|dL/d mask|`` per head and per FFN neuron, each ``loss()`` computing L on one sentence or batch."""
     model.eval()  # no dropout: the gradient of the deterministic network
     masks = Masks(model, requires_grad=True)

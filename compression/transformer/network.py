@@ -31,7 +31,8 @@ class TransformerCRF(nn.Module):
         self.linear = nn.Linear(config.hidden_size, n_labels)
         self.crf = CRFLayer(n_labels)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor) -> torch.Tensor:
         """Tag scores ``[B, T, C]`` of every token (the encoder is called directly so the graph stays plain)."""
         hidden = self.encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
         blocked = (1.0 - attention_mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
@@ -47,7 +48,8 @@ class TransformerCRF(nn.Module):
         layers = self.encoder.encoder.layer
         return {"type": "transformer-crf", "encoder": "bert", "hidden_size": cfg.hidden_size, "layers": len(layers),
                 "vocab_size": cfg.vocab_size, "labels": self.linear.out_features,
-                "heads": [lay.attention.self.query.out_features // lay.attention.self.attention_head_size for lay in layers],
+                "heads": [lay.attention.self.query.out_features // lay.attention.self.attention_head_size
+                          for lay in layers],
                 "intermediate": [lay.intermediate.dense.out_features for lay in layers]}
 
     def export_onnx(self, path: Path) -> None:
@@ -87,7 +89,8 @@ def allowed_matrix(labels: Sequence[str], scheme: str) -> tuple[torch.Tensor, to
 
 
 def viterbi_reference(emissions: torch.Tensor, crf: CRFLayer, labels: Sequence[str], scheme: str) -> list[int]:
-    """Best permitted tag path of one sequence ``[U, C]``, written plainly (a check on the runtime's batched Viterbi)."""
+    """Best permitted tag path of one sequence ``[U, C]``, written plainly (a check on the runtime's batched
+    Viterbi)."""
     start_ok, end_ok, moves_ok = allowed_matrix(labels, scheme)
     neg = torch.tensor(float("-inf"))
     trans = torch.where(moves_ok, crf.transitions.detach(), neg)

@@ -24,11 +24,12 @@ from .network import TransformerCRF
 
 CONFIGURATION, CONFIG, LABEL_MAPPING, VOCAB = "configuration.json", "config.json", "label_mapping.json", "vocab.txt"
 WEIGHT_FILES = ("pytorch_model.bin", "model.safetensors")
-BERT_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
-               "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings", "type_vocab_size",
-               "initializer_range", "layer_norm_eps", "pad_token_id")
+BERT_FIELDS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+               "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings",
+               "type_vocab_size", "initializer_range", "layer_norm_eps", "pad_token_id")
 CRF_KEYS = {f"{prefix}crf.{theirs}": f"crf.{ours}" for prefix in ("head.", "")  # older checkpoints lack "head."
-            for theirs, ours in (("start_transitions", "start"), ("end_transitions", "end"), ("transitions", "transitions"))}
+            for theirs, ours in (("start_transitions", "start"), ("end_transitions", "end"),
+                                 ("transitions", "transitions"))}
 IGNORED_KEYS = ("encoder.pooler.", "encoder.embeddings.position_ids")
 
 
@@ -89,7 +90,7 @@ def _read_json(path: Path) -> dict:
 
 
 def _by_id(mapping: dict, label_to_id: bool) -> list[str]:
-    pairs = [(int(v), str(k)) for k, v in mapping.items()] if label_to_id else [(int(k), str(v)) for k, v in mapping.items()]
+    pairs = [(int(v), str(k)) if label_to_id else (int(k), str(v)) for k, v in mapping.items()]
     pairs.sort()
     if [i for i, _ in pairs] != list(range(len(pairs))):
         raise SourceError(f"label ids are not 0..{len(pairs) - 1}: {sorted(i for i, _ in pairs)}")
@@ -97,7 +98,8 @@ def _by_id(mapping: dict, label_to_id: bool) -> list[str]:
 
 
 def read_labels(path: Path) -> list[str]:
-    """Labels in id order from label_mapping.json, else configuration.json's model.label2id/id2label, else config.json."""
+    """Labels in id order from label_mapping.json, else configuration.json's model.label2id/id2label, else
+    config.json."""
     mapping = _read_json(path / LABEL_MAPPING)
     if mapping:
         return _by_id(mapping, label_to_id=True)
@@ -109,7 +111,8 @@ def read_labels(path: Path) -> list[str]:
     id2label = _read_json(path / CONFIG).get("id2label")
     if id2label and not all(str(v).startswith("LABEL_") for v in id2label.values()):
         return _by_id(id2label, label_to_id=False)
-    raise SourceError(f"no labels in {path}: expected {LABEL_MAPPING}, model.label2id in {CONFIGURATION} or id2label in {CONFIG}")
+    raise SourceError(f"no labels in {path}: expected {LABEL_MAPPING}, model.label2id in {CONFIGURATION} "
+                      f"or id2label in {CONFIG}")
 
 
 def checked_scheme(labels: Sequence[str]) -> str:
@@ -125,7 +128,8 @@ def bert_config(raw: dict) -> BertConfig:
     if raw.get("model_type", "structbert") not in ("structbert", "bert"):
         raise SourceError(f"model_type {raw.get('model_type')!r} is not supported (expected structbert or bert)")
     if raw.get("position_embedding_type", "absolute") != "absolute":
-        raise SourceError(f"position_embedding_type {raw['position_embedding_type']!r} is not supported (only absolute)")
+        raise SourceError(f"position_embedding_type {raw['position_embedding_type']!r} is not supported "
+                          "(only absolute)")
     cfg = BertConfig(**{k: raw[k] for k in BERT_FIELDS if raw.get(k) is not None})
     cfg._attn_implementation = "eager"  # plain matmul-softmax attention: exports to ONNX as is
     return cfg
@@ -135,7 +139,8 @@ def read_source(path: Path) -> SourceModel:
     """Read a ModelScope transformer-crf directory's description (not its weights)."""
     configuration = _read_json(path / CONFIGURATION)
     if configuration and configuration.get("model", {}).get("type", "transformer-crf") != "transformer-crf":
-        raise SourceError(f"{path / CONFIGURATION}: model type {configuration['model']['type']!r} is not transformer-crf")
+        raise SourceError(f"{path / CONFIGURATION}: model type {configuration['model']['type']!r} "
+                          "is not transformer-crf")
     raw = _read_json(path / CONFIG)
     if not raw:
         raise SourceError(f"no {CONFIG} in {path}")

@@ -6,8 +6,8 @@ the model does not know are left out.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from raner.features import Encoded
 from raner.normalize import normalize
@@ -16,7 +16,8 @@ from raner.spans import scheme_of, spans_to_tags, tags_to_spans
 from ..data import Sentence
 
 
-def unit_tags(char_tags: Sequence[str], units: Sequence[tuple[int, int]], labels: Sequence[str], scheme: str) -> list[int]:
+def unit_tags(char_tags: Sequence[str], units: Sequence[tuple[int, int]], labels: Sequence[str],
+              scheme: str) -> list[int]:
     """Label ids, one per unit, of the gold entities in ``char_tags`` moved onto ``units`` (character ranges)."""
     owner = {}
     for u, (a, b) in enumerate(units):
