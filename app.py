@@ -27,7 +27,7 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     """The FastAPI app with REST routes and the Gradio UI mounted at /, every visitor-facing bound from ``limits``."""
     limits = limits or Limits()
     service = NerService(model_path, limits)
-    api = FastAPI(title="raner-lite", version=raner.__version__,
+    api = FastAPI(title="raner-lite", version=raner.__version__, docs_url=None, redoc_url=None,
                   description="Chinese named-entity recognition (PER, LOC, ORG). Gradio UI at /, REST under /api.")
     add_rest_routes(api, service)
     # Gradio's routes get the same kind of body bound as REST, before Gradio parses anything: an upload request
@@ -35,7 +35,7 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     api.add_middleware(BodyLimit, prefix="/gradio_api/upload", limit=limits.upload_bytes + 64_000,
                        what=f"upload one file of at most {limits.upload_mb} MB")
     api.add_middleware(BodyLimit, prefix="/gradio_api/", limit=limits.body_bytes, skip=("/gradio_api/upload",),
-                       what=f"the limit is {limits.max_chars:,} characters of text")
+                       what=f"the limit is {limits.max_chars} characters of text")
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)
     app = gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"],

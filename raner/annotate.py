@@ -164,11 +164,11 @@ class Writer:
 _worker_rec = None
 
 
-def _init_worker(model, variant) -> None:
+def _init_worker(model, variant, scores: bool = True) -> None:
     global _worker_rec
     from . import load
 
-    _worker_rec = load(model, variant, cache_size=0)
+    _worker_rec = load(model, variant, cache_size=0, scores=scores)
 
 
 def _annotate_chunk(texts: list[str]) -> list[list[Entity]]:
@@ -177,12 +177,12 @@ def _annotate_chunk(texts: list[str]) -> list[list[Entity]]:
 
 def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", workers: int = 1, model=None,
              variant: str | None = None, column: str = "text", progress: bool | None = None, recognizer=None,
-             callback=None, budget: Budget = Budget()) -> dict:
+             callback=None, budget: Budget = Budget(), scores: bool = True) -> dict:
     """Annotate every document of ``src``; returns documents, characters, entities per type, seconds, bad rows.
 
     ``dst`` is one output file in ``fmt``, or ``{format: path}`` to write several formats in one pass.
     ``recognizer`` reuses a loaded one (single process); ``callback(documents, characters)`` reports progress.
-    ``budget`` bounds the job: past a bound it stops with LimitExceeded (a document over ``document_chars``
+    ``scores`` adds each entity's probability, as the app's Bulk tab does. ``budget`` bounds the job: past a bound it stops with LimitExceeded (a document over ``document_chars``
     is skipped and reported instead).
     """
     from . import load
@@ -214,11 +214,11 @@ def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", worke
                 sys.stderr.write(f"\r{stats['documents']} documents, {stats['characters'] / max(secs, 1e-9):,.0f} chars/s")
 
         if workers <= 1:
-            rec = recognizer or load(model, variant, cache_size=0)
+            rec = recognizer or load(model, variant, cache_size=0, scores=scores)
             for docs in chunks:
                 emit(docs, rec.predict_batch([d.text for d in docs]))
         else:
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, variant)) as pool:
+            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model, variant, scores)) as pool:
                 pending: list = []
                 for docs in chunks:
                     pending.append((docs, pool.submit(_annotate_chunk, [d.text for d in docs])))

@@ -21,7 +21,7 @@ def test_jsonl_in_jsonl_out_keeps_fields(tmp_path):
     src.write_text("".join(lines), encoding="utf-8")
     stats = annotate(src, tmp_path / "out.jsonl", "jsonl", progress=False)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
-    rec = raner.load(cache_size=0)
+    rec = raner.load(cache_size=0, scores=True)
     assert [r["id"] for r in rows] == list(range(len(TEXTS)))
     assert [r["entities"] for r in rows] == [[e.to_dict() for e in ents] for ents in rec.predict_batch(TEXTS)]
     assert stats["documents"] == len(TEXTS) and stats["characters"] == sum(map(len, TEXTS))

@@ -32,9 +32,50 @@ def test_named_api_rejects_unknown_variant(client):
 
 def test_named_api_benchmark(client):
     table, *_, raw = client.predict("马云在杭州。", 3, api_name="/benchmark")
-    variants = [row[0] for row in table["data"]]
-    assert set(variants) == set(raner.load().variants)
-    assert raw["repeats"] == 3 and all(r["ms a text (median)"] > 0 for r in raw["results"])
+    default = raner.load().variant
+    variants = [row[0].replace("★ ", "").replace(" (default)", "") for row in table["value"]["data"]]
+    assert set(variants) == set(raner.load().variants) and f"★ {default} (default)" in [r[0] for r in table["value"]["data"]]
+    assert raw["repeats"] == 3 and all(r["ms a sentence (median)"] > 0 for r in raw["results"])
+
+
+def test_detect_says_when_an_answer_came_from_the_cache():
+    from webapp.service import NerService
+    from webapp.ui import stats_markdown
+
+    service = NerService()
+    first, again = service.ner(SEED), service.ner(SEED)
+    assert not first.cached and again.cached
+    assert "ms</strong> on this server" in stats_markdown(first) and "result cache" in stats_markdown(again)
+
+
+def test_scores_are_cut_not_rounded_up():
+    from webapp.ui import shown_score
+
+    assert shown_score(0.99996) == "0.9999" and shown_score(0.5) == "0.5000" and shown_score(None) == ""
+
+
+def test_docs_page_needs_no_network(server):
+    r = httpx.get(server + "/docs")
+    assert r.status_code == 200 and "POST /api/ner" in r.text
+    assert "http://" not in r.text and "https://" not in r.text  # Swagger UI would load from a CDN
+
+
+def test_health_get_and_head_have_their_own_operation_ids(server):
+    ops = [op["operationId"] for op in httpx.get(server + "/openapi.json").json()["paths"]["/api/health"].values()]
+    assert sorted(ops) == ["health", "health_head"]
+
+
+def test_rest_user_dict_takes_lines_like_the_app(server):
+    r = httpx.post(server + "/api/ner", json={"text": "字节跳动发布新品", "user_dict": "字节跳动 ORG\n梁汝波 PER"})
+    assert r.status_code == 200 and r.json()["entities"][0] == {"text": "字节跳动", "type": "ORG", "start": 0, "end": 4,
+                                                              "score": 1.0}
+
+
+def test_examples_do_not_start_alike():
+    from webapp.samples import example_texts
+
+    firsts = [t[:8] for t in example_texts()]
+    assert len(set(firsts)) == len(firsts)
 
 
 def test_rest_ner_contract(server):

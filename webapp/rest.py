@@ -1,14 +1,15 @@
 """Plain JSON REST routes: ``POST /api/ner`` and ``GET /api/health``, errors as ``{"error": ...}``."""
 from __future__ import annotations
 
+import html
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator, Literal
+from typing import Annotated, AsyncIterator
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, StringConstraints
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +17,9 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .service import NerService, RequestError
+from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, NerService, RequestError
+
+USER_DICT_CHARS = MAX_USER_WORDS * (MAX_USER_WORD_LEN + 8)  # lines of "词语 TYPE"
 
 API_PREFIX = "/api/"
 LONG_CHARS = 1000  # texts longer than this take the long lane (see Admission)
@@ -29,10 +32,11 @@ class NerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: StrictStr = Field(description="Text to analyse (at most the server's max_chars characters).")
     variant: StrictStr | None = Field(default=None, description="Model variant (see GET /api/health); omitted, null or \"\": the default.")
-    user_dict: dict[Annotated[str, StringConstraints(strict=True, max_length=50)], Literal["PER", "LOC", "ORG"]] | None = Field(
-        max_length=1000,
-        default=None, description="Words that must come out as entities, e.g. {\"字节跳动\": \"ORG\"} (at most 1,000; "
-        "types PER/LOC/ORG); they win over overlapping model entities.")
+    user_dict: (dict[Annotated[str, StringConstraints(strict=True, max_length=MAX_USER_WORD_LEN)], StrictStr]
+                | Annotated[str, StringConstraints(strict=True, max_length=USER_DICT_CHARS)] | None) = Field(
+        default=None, description="Words that must come out as entities: an object {\"字节跳动\": \"ORG\"} or lines of "
+        f"\"词语 TYPE\" as in the app (at most {MAX_USER_WORDS:,} words of {MAX_USER_WORD_LEN} characters; types: the "
+        "model's, see GET /api/health); they win over overlapping model entities.")
 
 
 class EntityOut(BaseModel):
@@ -258,12 +262,34 @@ def document_limits(app: FastAPI, service: NerService) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def docs_page(schema: dict) -> str:
+    """A plain HTML reference of the REST API, written from its OpenAPI schema (Swagger UI would need a CDN)."""
+    esc = html.escape
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{esc(schema['info']['title'])} API</title>",
+             "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
+             "background:#0b0d17;color:#e6e6f0}code,pre{font-family:ui-monospace,monospace;background:#161a2e;"
+             "padding:.1rem .3rem}h2{color:#00e5ff}a{color:#ff2bd6}</style>",
+             f"<h1>{esc(schema['info']['title'])} {esc(schema['info']['version'])}</h1>",
+             f"<p>{esc(schema['info'].get('description', ''))} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"]
+    for path, ops in schema.get("paths", {}).items():
+        for method, op in ops.items():
+            parts.append(f"<h2><code>{method.upper()} {esc(path)}</code></h2><p>{esc(op.get('summary', ''))}</p>")
+            ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+            body = schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+            for name, prop in body.get("properties", {}).items():
+                parts.append(f"<p><code>{esc(name)}</code>{' (required)' if name in body.get('required', []) else ''}: "
+                             f"{esc(prop.get('description', ''))}</p>")
+            codes = ", ".join(f"{c} {esc(r.get('description', ''))}" for c, r in op.get("responses", {}).items())
+            parts.append(f"<p>Answers: {codes}</p>")
+    return "\n".join(parts)
+
+
 def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | None = None) -> None:
     """Register the REST routes, the body limit and JSON error handlers on ``app``."""
     admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting)
     document_limits(app, service)
     app.add_middleware(BodyLimit, prefix=API_PREFIX, limit=service.limits.body_bytes,
-                       what=f"the limit is {service.max_chars:,} characters of text")
+                       what=f"the limit is {service.max_chars} characters of text")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -297,10 +323,20 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
             result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)
         return result.to_dict()
 
-    @app.api_route("/api/health", methods=["GET", "HEAD"], response_model=Health, tags=["ner"],
-                   summary="Model name, variants, version, cache and queue")
+    @app.get("/api/health", response_model=Health, tags=["ner"], operation_id="health",
+             summary="Model name, variants, version, cache and queue")
     async def api_health() -> dict:
         return {**service.health(), "queue": admission.info()}
+
+    @app.head("/api/health", tags=["ner"], operation_id="health_head", summary="Is the server up (no body)",
+              response_class=Response)
+    async def api_health_head() -> Response:
+        return Response(status_code=200)
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    async def docs() -> HTMLResponse:
+        """The API described from /openapi.json on one page that loads nothing from the network."""
+        return HTMLResponse(docs_page(app.openapi()))
 
     # After the real routes and before the Gradio mount at "/", which would answer with its own 404 page.
     app.mount(API_PREFIX.rstrip("/"), NoRoute(app))

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import atexit
-import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -18,6 +18,7 @@ from gradio.utils import get_upload_folder
 from raner.annotate import FORMATS
 from theme import COLORS, LABELS
 
+from .figures import axis, cards_html, guide_markdown, read_figures, scatter_frame, shown_name, variant_table
 from .jobs import Gate, JobRefused, run_isolated
 from .limits import Limits
 from .samples import example_texts, sample_texts
@@ -28,8 +29,17 @@ BULK_PREFIX = "raner-bulk-"
 BULK_SUFFIXES = (".txt", ".jsonl", ".csv")
 log = logging.getLogger("raner.webapp")
 
-HEADER = """<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>
-<p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — compressed to run in about a millisecond on a plain CPU</p></div>"""
+
+
+def header_html(default) -> str:
+    """The page title and what the default variant measures (from its stored figures, never a promise)."""
+    facts = [f"{default.size_mb:.0f} MB"]
+    if default.ms_a_sentence:
+        facts.append(f"{default.ms_a_sentence:.1f} ms a sentence on one CPU thread")
+    if default.f1 is not None:
+        facts.append(f"F1 {default.f1:.3f} on MSRA news")
+    return ('<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>'
+            f'<p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — default model: {", ".join(facts)}</p></div>')
 
 
 def user_error(message: str) -> gr.Error:
@@ -101,38 +111,25 @@ def highlight(text: str, entities) -> list[tuple[str, str | None]]:
 
 def stats_markdown(result) -> str:
     counts = Counter(e.type for e in result.entities)
+    timing = ("answered from the result cache (computed earlier)" if result.cached
+              else f"<strong>{result.milliseconds:.1f} ms</strong> on this server")
     badges = " ".join(f'<span class="rl-badge rl-{k.lower()}">{LABELS[k]} {counts.get(k, 0)}</span>' for k in LABELS)
     return (f'<div class="rl-stats">{badges}<br>processed <strong>{result.chars}</strong> characters · '
-            f'<strong>{len(result.entities)}</strong> entities · <strong>{result.milliseconds:.2f} ms</strong> '
-            f'· variant <strong>{result.variant}</strong></div>')
+            f'<strong>{len(result.entities)}</strong> entities · {timing} · variant <strong>{result.variant}</strong></div>')
 
 
-def variant_rows(service: NerService) -> pd.DataFrame:
-    """Stored figures of every variant, from benchmark.json where present, else the manifest."""
-    bench_path = service.model_path / "benchmark.json"
-    bench = json.loads(bench_path.read_text(encoding="utf-8")) if bench_path.is_file() else {}
-    rows = []
-    for name, v in service.manifest.variants.items():
-        test = v.metrics.get("test", {})
-        b = bench.get("variants", {}).get(name, {})
-        lat = b.get("latency", {}).get("typical", {}).get("threads_1", {})
-        rows.append({
-            "variant": name, "size (MB)": round(v.size_bytes / 1e6, 2), "parameters": v.parameters,
-            "test F1": test.get("overall", {}).get("f1"), "PER F1": test.get("PER", {}).get("f1"),
-            "LOC F1": test.get("LOC", {}).get("f1"), "ORG F1": test.get("ORG", {}).get("f1"),
-            "typical latency (ms)": lat.get("median_ms"), "throughput (chars/s)": b.get("throughput_chars_per_s"),
-        })
-    return pd.DataFrame(rows)
+def shown_score(score: float | None) -> str:
+    """A probability with four decimals, cut rather than rounded: 0.99996 is shown as 0.9999, never as 1."""
+    return "" if score is None else f"{math.floor(score * 10_000) / 10_000:.4f}"
 
 
-def stored_note(service: NerService) -> str:
-    bench_path = service.model_path / "benchmark.json"
-    if bench_path.is_file():
-        b = json.loads(bench_path.read_text(encoding="utf-8"))
-        m = b.get("machine", {})
-        return (f"Stored figures measured {b.get('date', '?')} on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, "
-                f"onnxruntime {m.get('onnxruntime', '?')}); F1 on MSRA test.txt. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`")
-    return "F1 from the model's manifest (MSRA test.txt). Latency: run the live benchmark below."
+def stored_note(service: NerService, meta: dict) -> str:
+    """Where the stored figures come from, in a sentence."""
+    m = meta.get("machine") or {}
+    where = f"on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, onnxruntime {m.get('onnxruntime', '?')}), " if m else ""
+    when = f"measured {meta['date']} " if meta.get("date") else ""
+    return (f"F1: MSRA test, entity level, exact span. Latency: {when}{where}one thread, one typical sentence "
+            f"(about 50 characters) a call. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`")
 
 
 def shown_path(path: Path) -> str:
@@ -152,6 +149,8 @@ def build_ui(service: NerService) -> gr.Blocks:
     # This instance's own Bulk results, inside Gradio's upload folder (served from there without a second copy).
     bulk_home = Path(get_upload_folder()).resolve() / f"{BULK_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     color_map = {LABELS[k]: c for k, c in COLORS.items()}
+    figures, meta = read_figures(service.model_path, service.manifest, service.default_variant)
+    by_name = {f.name: f for f in figures}
 
     def ner_api(text: str, variant: str = "", user_dict: str = "") -> dict:
         """Entities in the text: {"entities": [{"text", "type", "start", "end", "score"}]}.
@@ -168,17 +167,17 @@ def build_ui(service: NerService) -> gr.Blocks:
             result = service.ner(text or "", variant or None, user_dict or None)
         except RequestError as e:
             raise user_error(str(e)) from None
-        columns = ["文本 text", "类型 type", "start", "end", "置信度 score", "note"]
-        table = pd.DataFrame([{"文本 text": e.text, "类型 type": LABELS.get(e.type, e.type), "start": e.start, "end": e.end,
-                               "置信度 score": round(e.score, 3) if e.score is not None else None,
-                               "note": "⚠ low confidence" if e.score is not None and e.score < LOW_CONFIDENCE else ""}
+        columns = ["文本 text", "类型 type", "start", "end", "score", "note"]
+        table = pd.DataFrame([{"文本 text": e.text, "类型 type": e.type, "start": e.start, "end": e.end,
+                               "score": shown_score(e.score),
+                               "note": "⚠ low" if e.score is not None and e.score < LOW_CONFIDENCE else ""}
                               for e in result.entities], columns=columns)
         return highlight(text or "", result.entities), table, stats_markdown(result)
 
     def benchmark(text: str = "", repeats: int = 30, request: gr.Request = None) -> tuple:
         """Time every variant side by side on the text (one line per call; empty: the bundled samples) and report
         agreement with fp32; bounded in lines, characters, repeats and seconds."""
-        texts = [t for t in (text or "").splitlines() if t.strip()] or list(sample_texts())
+        texts = [t for t in (text or "").splitlines() if t.strip()] or list(sample_texts())[: limits.bench_lines]
         if len(texts) > limits.bench_lines:
             raise user_error(f"at most {limits.bench_lines} lines per benchmark (got {len(texts)})")
         chars = sum(map(len, texts))
@@ -197,24 +196,24 @@ def build_ui(service: NerService) -> gr.Blocks:
         except JobRefused as e:
             raise user_error(str(e)) from None
         reference = out["reference"]
+        stored = {f.name: f for f in figures}
         rows, diffs = [], []
         for r in out["results"]:
-            v = service.manifest.variants[r["variant"]]
-            rows.append({"variant": r["variant"], "size (MB)": round(v.size_bytes / 1e6, 1),
-                         "ms a text (median)": r["median_ms"], "ms a text (p95)": r["p95_ms"], "chars/s": r["chars_per_s"],
-                         "test F1": v.metrics.get("test", {}).get("overall", {}).get("f1"),
-                         f"agreement with {reference}": r["agreement"]})
+            f = stored[r["variant"]]
+            rows.append({"variant": shown_name(f), "size (MB)": f.size_mb, "ms a sentence (median)": r["median_ms"],
+                         "ms a sentence (p95)": r["p95_ms"], "chars/s": r["chars_per_s"], "F1": f.f1,
+                         f"same entities as {reference}": r["agreement"]})
             diffs += [{"variant": r["variant"], "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
                        "start": d["start"], "end": d["end"], "only in": d["only_in"]} for d in r["differences"]]
-        table = pd.DataFrame(rows)
-
-        def bars(column: str, top: float | None = None) -> gr.BarPlot:
-            values = table[["variant", column]].fillna(0)
-            return gr.BarPlot(values, y_lim=[0, top or float(values[column].max()) * 1.15 or 1.0])
+        table_df = pd.DataFrame(rows)
+        points = table_df.rename(columns={"ms a sentence (median)": "ms a sentence"})
         raw = {"texts": len(texts), "characters": chars, "repeats": repeats, "machine": out["machine"],
                "results": rows, "disagreements": diffs}
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        return table, bars("size (MB)"), bars("ms a text (median)"), bars("test F1", 1.0), diff_df, raw
+        plot = gr.ScatterPlot(points, x="ms a sentence", y="F1", color="variant", visible=True,
+                              x_lim=axis(points["ms a sentence"]), y_lim=axis(points["F1"]))
+        return (gr.update(value=table_df, visible=True), plot,
+                gr.update(value=diff_df, visible=bool(diffs)), gr.update(visible=True), raw)
 
     def bulk(payload, column: str, variant: str, fmt: str, request: gr.Request = None):
         """Annotate an uploaded file in a child process; one format out, every bound of ``limits`` applied."""
@@ -255,7 +254,7 @@ def build_ui(service: NerService) -> gr.Blocks:
     atexit.register(shutil.rmtree, bulk_home, True)
     # Gradio deletes the uploads and cached files of this app older than the keep time, every five minutes.
     with gr.Blocks(title="raner-lite · Chinese NER", delete_cache=(300, limits.bulk_keep_seconds)) as demo:
-        gr.HTML(HEADER)
+        gr.HTML(header_html(by_name[service.default_variant]))
         with gr.Tabs():
             with gr.Tab("实体侦测 · Detect", id="detect"):
                 with gr.Row(elem_classes=["rl-row"]):
@@ -272,10 +271,12 @@ def build_ui(service: NerService) -> gr.Blocks:
                 highlighted = gr.HighlightedText(label="实体 · Entities", color_map=color_map, show_legend=True,
                                                  combine_adjacent=False, elem_id="rl-highlight")
                 stats = gr.HTML(elem_id="rl-stats")
-                table = gr.Dataframe(label="实体列表 · Entity table", interactive=False, elem_id="rl-table")
+                table = gr.Dataframe(label="实体列表 · Entity table (score: probability of exactly this entity)",
+                                     interactive=False, wrap=True, elem_id="rl-table")
                 outputs = [highlighted, table, stats]
                 for event, kwargs in ((text.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
-                                      (text.submit, {}), (run.click, {}), (variant.change, {}), (user_dict.submit, {})):
+                                      (text.submit, {}), (run.click, {}), (variant.change, {}),
+                                      (user_dict.change, {"trigger_mode": "always_last", "show_progress": "hidden"})):
                     event(detect, [text, variant, user_dict], outputs, api_visibility="private", **kwargs)
             with gr.Tab("批量标注 · Bulk", id="bulk"):
                 gr.Markdown("Upload a `.txt` (one document per line), `.jsonl` (`{\"text\": ...}` per line) or `.csv` "
@@ -298,25 +299,37 @@ def build_ui(service: NerService) -> gr.Blocks:
                 bulk_run.click(bulk, [upload, column, bulk_variant, bulk_format], [bulk_files, bulk_summary],
                                api_visibility="private", preprocess=False, concurrency_limit=None)
             with gr.Tab("压缩对比 · Compression", id="compression"):
-                gr.Markdown("### 已测数据 · Stored measurements")
-                gr.Dataframe(variant_rows(service), interactive=False, elem_id="rl-stored")
-                gr.Markdown(stored_note(service))
+                gr.HTML(cards_html(figures), elem_id="rl-cards")
+                points = scatter_frame(figures)
+                if len(points):
+                    labelled = points.assign(variant=[shown_name(by_name[v]) for v in points["variant"]])
+                    with gr.Row(elem_classes=["rl-row"]):
+                        gr.ScatterPlot(labelled, x="ms a sentence", y="F1", color="variant",
+                                       title="F1 against latency: up and left is better", x_lim=axis(points["ms a sentence"]),
+                                       y_lim=axis(points["F1"]), tooltip="all", elem_id="rl-f1-latency", label="F1 / latency")
+                        gr.ScatterPlot(labelled, x="size (MB)", y="F1", color="variant",
+                                       title="F1 against size: up and left is better", x_lim=axis(points["size (MB)"]),
+                                       y_lim=axis(points["F1"]), tooltip="all", elem_id="rl-f1-size", label="F1 / size")
+                gr.Dataframe(variant_table(figures), interactive=False, wrap=True, elem_id="rl-stored",
+                             label="已测数据 · Stored measurements")
+                gr.Markdown(stored_note(service, meta))
+                gr.Markdown(guide_markdown(figures), elem_id="rl-guide")
                 gr.Markdown("### 实时基准 · Live benchmark on this machine")
                 with gr.Row(elem_classes=["rl-row"]):
-                    bench_text = gr.Textbox(label="Text (one per line; empty: the bundled sample sentences)", lines=3,
-                                            elem_id="rl-bench-text")
+                    bench_text = gr.Textbox(value="", label=f"Texts, one per line (at most {limits.bench_lines}; empty: our "
+                                            "sample sentences)", lines=3, elem_id="rl-bench-text")
                     repeats = gr.Slider(3, limits.bench_repeats, value=20, step=1, label="Repeats", elem_id="rl-repeats")
                 bench_run = gr.Button("运行基准 Run live benchmark", variant="primary", elem_id="rl-bench-run")
-                bench_table = gr.Dataframe(label="Side by side", interactive=False, elem_id="rl-bench-table")
-                with gr.Row(elem_classes=["rl-row"]):
-                    size_plot = gr.BarPlot(x="variant", y="size (MB)", title="Size (MB)", elem_id="rl-size-plot")
-                    lat_plot = gr.BarPlot(x="variant", y="ms a text (median)", title="Median ms a text",
-                                          elem_id="rl-lat-plot")
-                    f1_plot = gr.BarPlot(x="variant", y="test F1", title="Test F1", elem_id="rl-f1-plot")
-                diff_table = gr.Dataframe(label="Disagreements with fp32", interactive=False, elem_id="rl-diffs")
-                with gr.Accordion("JSON", open=False):
-                    raw = gr.JSON()
-                bench_run.click(benchmark, [bench_text, repeats], [bench_table, size_plot, lat_plot, f1_plot, diff_table, raw],
+                bench_table = gr.Dataframe(label="Side by side: each text one call, as the app calls", interactive=False,
+                                           wrap=True, visible=False, elem_id="rl-bench-table")
+                live_plot = gr.ScatterPlot(x="ms a sentence", y="F1", color="variant", visible=False,
+                                           title="Measured now: F1 against ms a sentence", label="live F1 / latency",
+                                           elem_id="rl-live-plot")
+                diff_table = gr.Dataframe(label="Entities a variant finds differently from fp32", interactive=False,
+                                          visible=False, elem_id="rl-diffs")
+                with gr.Accordion("benchmark JSON", open=False, visible=False) as raw_box:
+                    raw = gr.JSON(label="benchmark JSON")
+                bench_run.click(benchmark, [bench_text, repeats], [bench_table, live_plot, diff_table, raw_box, raw],
                                 api_name="benchmark", concurrency_limit=None)
         gr.api(ner_api, api_name="ner")
     return demo
