@@ -1,6 +1,8 @@
 """Shared fixtures: paths, the shipped model, a tiny corpus built from the project's own sample sentences."""
 from __future__ import annotations
 
+import ast
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,42 @@ def write_conll(path: Path, items) -> None:
             for ch, tag in zip(text, tags):
                 f.write(f"{ch}\t{tag}\n")
             f.write("\n")
+
+
+# Fixtures that start the app in a process of its own (about 10 s, and more on a busy machine): a test using one is
+# in the slow lane whether or not it says so.
+STARTS_THE_APP = {"server"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if STARTS_THE_APP & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def module_marks(path: Path) -> set[str]:
+    """The marks of a test file's ``pytestmark = pytest.mark.X`` (or a list of them), read without importing it."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            values = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
+            return {v.attr for v in values if isinstance(v, ast.Attribute)}
+    return set()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip importing a test file whose module-level marks the ``-m`` expression deselects: its imports (torch,
+    transformers, gradio) would otherwise be most of the fast lane's time."""
+    expression = config.getoption("markexpr")
+    if not expression or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    marks = module_marks(collection_path)
+    if not marks:
+        return None
+    try:
+        selected = eval(expression, {"__builtins__": {}}, defaultdict(bool, dict.fromkeys(marks, True)))
+    except Exception:  # an expression beyond and/or/not: let pytest itself decide, test by test
+        return None
+    return True if not selected else None
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 names and the 总部 convention keep tags aligned."""
 import random
 
+import pytest
+
 from compression.augment import (
     FACILITIES,
     add_lexicon_entities,
@@ -97,6 +99,7 @@ def test_headquarters_share_sets_how_often_the_facility_noun_is_zongbu():
     assert 0.45 < nouns.count("总部") / len(nouns) < 0.75  # half directly, plus 1/8 of the other half
 
 
+@pytest.mark.slow
 def test_training_runs_with_the_roster_and_headquarters_options(tiny_corpus, tmp_path):
     from compression import train
 

@@ -5,8 +5,9 @@ import pytest
 
 from compression import benchmark, export, train
 
+pytestmark = pytest.mark.slow  # trains, exports and times a tiny model
 
-@pytest.mark.slow
+
 def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     out = tmp_path / "tiny"
     train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",

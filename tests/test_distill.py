@@ -68,6 +68,7 @@ def tiny_exported(tiny_corpus, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_teacher_marginals_are_distributions_over_the_runtime_emissions(tiny_exported):
     import raner
     from compression.distill import EnsembleTeacher
@@ -84,6 +85,7 @@ def test_teacher_marginals_are_distributions_over_the_runtime_emissions(tiny_exp
     assert torch.allclose(single[0], teacher.log_marginals(texts)[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_teacher_refuses_other_labels(tiny_exported):
     from compression.distill import EnsembleTeacher
 
@@ -91,6 +93,7 @@ def test_teacher_refuses_other_labels(tiny_exported):
         EnsembleTeacher([tiny_exported], ["O", "B-X", "I-X"])
 
 
+@pytest.mark.slow
 def test_distilled_training_and_entity_dropout_run(tiny_corpus, tiny_exported, tmp_path):
     from compression import train
 

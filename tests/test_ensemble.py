@@ -7,6 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here trains and exports its members
+
 
 def tiny_member(corpus, out, seed: int, hidden: int = 8):
     from compression import export, train

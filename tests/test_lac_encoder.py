@@ -71,6 +71,7 @@ def random_lac_tagger(seed: int, heads: int, lac_rows: int = 0, both: bool = Fal
     return model.eval()
 
 
+@pytest.mark.slow
 def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     model = random_lac_tagger(0, heads=2)
     model.net.export_onnx(tmp_path / "m.onnx")
@@ -91,6 +92,7 @@ def test_lac_encoder_exports_as_onnx_gru(tmp_path):
     np.testing.assert_allclose(want[1, :5], alone[0], atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("both", [False, True])
 def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path, both):
     """With ``lac_rows`` the encoder reads LAC tokens (gathered back per character); ONNX agrees with torch.
@@ -117,6 +119,7 @@ def test_word_level_lac_states_reach_each_character_of_their_token(tmp_path, bot
     assert states.shape == (2, 4, 256) and not torch.allclose(states[0, 1], states[0, 2])  # one state per token
 
 
+@pytest.mark.slow
 def test_fine_tuned_layers_learn_and_still_export_as_gru_nodes(tmp_path):
     """--lac-tune: the top layer gets gradients (the same function as the frozen path), the rest stays frozen,
     and the exported graph keeps one ONNX GRU per layer."""
@@ -146,6 +149,7 @@ def test_lac_folder_is_found_inside_the_download_folder(tmp_path):
         lac_model_dir(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_accelerated_frozen_encoder_computes_the_torch_function():
     model = random_lac_tagger(3, heads=0)
     chars, lengths = torch.randint(1, 20, (3, 8)), torch.tensor([8, 5, 1])

@@ -9,6 +9,8 @@ from compression import export, train
 from compression.inputs import featurizer_for, to_tensors
 from compression.model import CHECKPOINT, load_tagger
 
+pytestmark = pytest.mark.slow  # every test here reads a model trained and exported for it
+
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_corpus, tmp_path_factory):

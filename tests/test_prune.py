@@ -82,6 +82,7 @@ def test_bigram_rows_are_remapped():
         torch.testing.assert_close(small.net(chars, remapped, lex, lengths), model.net(chars, bigrams, lex, lengths))
 
 
+@pytest.mark.slow
 def test_importance_ranks_every_unit_and_head(tiny_corpus):
     from compression.data import read_conll
 

@@ -2,6 +2,7 @@
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 import torch
 from onnx import helper, numpy_helper
 
@@ -38,6 +39,7 @@ def test_gather_block_quantized_reads_our_packing():
     np.testing.assert_allclose(got[0], want[ids[0]], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_emb4_variant_is_smaller_and_computes_nearly_the_same(tmp_path):
     torch.manual_seed(0)
     cfg = NetConfig(n_chars=1500, n_bigrams=20000, lexicon_width=0, n_tags=7, char_dim=32, bigram_dim=32, hidden=8,

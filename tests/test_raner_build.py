@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# every test needs torch and transformers (seconds to import) and most build a model: the slow lane
+pytestmark = pytest.mark.slow
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 

@@ -1,9 +1,11 @@
 """Rebuilding a training checkpoint from an exported fp32 graph gives the same tags as the graph."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 
+@pytest.mark.slow
 def test_recovered_checkpoint_reproduces_the_exported_emissions(tiny_corpus, tmp_path):
     import raner
     from compression import export, recover, train

@@ -100,6 +100,7 @@ def asgi():
 # ---------------------------------------------------------------- runtime
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts(surrogates=True))
 def test_runtime_offsets_hold_on_any_text(rec, text):
@@ -119,6 +120,7 @@ def run_cli(*args: str, stdin: str | bytes | None = None, env: dict | None = Non
                           env={**os.environ, **(env or {})}, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_blank_and_odd_lines():
     lines = ["", "   ", "\u3000", *(t.replace("\r\n", "，") for t in UNICODE_CASES.values())]
     out = run_cli(stdin=("\n".join(lines) + "\n").encode("utf-8"))
@@ -211,12 +213,14 @@ def test_rest_unknown_routes_and_methods(asgi, method, path, status, needle):
     {"text": "字" * MAX}, {"text": "马云", "variant": ""}, {"text": "马云", "variant": None},
     {"text": "马云", "variant": "fp32"},
 ], ids=["exactly max_chars", "variant empty", "variant null", "variant fp32"])
+@pytest.mark.slow
 def test_rest_accepts_edge_requests(asgi, body):
     r = asgi.post("/api/ner", json=body)
     assert r.status_code == 200, r.text
     assert_entities(body["text"], r.json())
 
 
+@pytest.mark.slow
 def test_rest_accepts_max_chars_sent_as_escapes(asgi):
     """json.dumps/requests escape every non-ASCII character: 20,000 of them must still fit the body limit."""
     text = "😀" * MAX
@@ -231,6 +235,7 @@ def test_rest_unicode_cases(asgi, text):
     assert_entities(text, r.json())
 
 
+@pytest.mark.slow
 def test_rest_long_text_is_processed_whole(asgi, rec):
     sentences = [t if t.endswith("。") else t + "。" for t in sample_texts()]
     text = ("".join(sentences) * (MAX // sum(map(len, sentences)) + 1))[:MAX]
@@ -451,6 +456,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.slow
 def test_app_refuses_to_start_on_a_broken_model(tmp_path):
     """Each broken copy: exit code 2 and one line on stderr naming the file and the rebuild command, no traceback."""
     procs = {}

@@ -1,4 +1,5 @@
 """schemathesis against the REST routes' own OpenAPI schema, in-process (ASGI): no 5xx, answers match the schema."""
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -9,6 +10,8 @@ from app import create_app
 CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"negative_data_rejection": {"expected-statuses": [400, 405, 406, 413, 415, 422]}}})
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(), config=CONFIG).include(path_regex="^/api/")
+
+pytestmark = pytest.mark.slow  # 150 generated requests a route
 
 
 @schema.parametrize()
