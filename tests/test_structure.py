@@ -4,12 +4,14 @@ import scripts."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SKIP = {"tests", "build", "runs", "models", "docs", "samples", "configs"}
 
 
+@functools.cache
 def project_modules() -> dict[str, Path]:
     """Dotted module name -> file, for every Python file of the project outside tests and build output."""
     found = {}
@@ -57,6 +59,7 @@ def is_script(path: Path) -> bool:
     return False
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     modules = project_modules()
     return {name: imports_of(name, path, modules) for name, path in modules.items()}
