@@ -3,6 +3,7 @@
 python app.py   # serves on $GRADIO_SERVER_NAME:$GRADIO_SERVER_PORT, default 127.0.0.1:7860
 RANER_MODEL=models/other python app.py   # serve another model directory
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,19 +28,40 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     """The FastAPI app with REST routes and the Gradio UI mounted at /, every visitor-facing bound from ``limits``."""
     limits = limits or Limits()
     service = NerService(model_path, limits)
-    api = FastAPI(title="raner-lite", version=raner.__version__, docs_url=None, redoc_url=None,
-                  description="Chinese named-entity recognition (PER, LOC, ORG). Gradio UI at /, REST under /api.")
+    api = FastAPI(
+        title="raner-lite",
+        version=raner.__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Chinese named-entity recognition (PER, LOC, ORG). Gradio UI at /, REST under /api.",
+    )
     add_rest_routes(api, service)
     # Gradio's routes get the same kind of body bound as REST, before Gradio parses anything: an upload request
     # holds one file of the upload limit, every other request a text of at most max_chars.
-    api.add_middleware(BodyLimit, prefix="/gradio_api/upload", limit=limits.upload_bytes + 64_000,
-                       what=f"upload one file of at most {limits.upload_mb} MB")
-    api.add_middleware(BodyLimit, prefix="/gradio_api/", limit=limits.body_bytes, skip=("/gradio_api/upload",),
-                       what=f"the limit is {limits.max_chars} characters of text")
+    api.add_middleware(
+        BodyLimit,
+        prefix="/gradio_api/upload",
+        limit=limits.upload_bytes + 64_000,
+        what=f"upload one file of at most {limits.upload_mb} MB",
+    )
+    api.add_middleware(
+        BodyLimit,
+        prefix="/gradio_api/",
+        limit=limits.body_bytes,
+        skip=("/gradio_api/upload",),
+        what=f"the limit is {limits.max_chars} characters of text",
+    )
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)
-    app = gr.mount_gradio_app(api, demo, path="/", theme=theme.Cyberpunk(), css=theme.css(), footer_links=["api"],
-                              max_file_size=limits.upload_bytes)
+    app = gr.mount_gradio_app(
+        api,
+        demo,
+        path="/",
+        theme=theme.Cyberpunk(),
+        css=theme.css(),
+        footer_links=["api"],
+        max_file_size=limits.upload_bytes,
+    )
     # Gradio checks that a file sent to an event was uploaded by a visitor only once it "has launched", a flag that
     # launch() sets and mount_gradio_app() does not (gradio 6.31): without it, a forged FileData path to any file
     # of the server was copied into the cache and handed to the Bulk handler. Set it, so every event gets the check.
@@ -49,8 +71,12 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=os.environ.get("RANER_MODEL"), help="model directory (default: the shipped model)")
-    ap.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads per call (default: RANER_THREADS or 1)")
+    ap.add_argument(
+        "--model", default=os.environ.get("RANER_MODEL"), help="model directory (default: the shipped model)"
+    )
+    ap.add_argument(
+        "--threads", type=int, default=None, help="ONNX Runtime threads per call (default: RANER_THREADS or 1)"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")

@@ -6,6 +6,7 @@ Writes train.txt (each corpus's train split, repeated ``weight`` times, shuffled
 identical to a selection sentence dropped), dev.txt (all selection splits), dev.<corpus>.txt and stats.json.
 `python -m compression.train --data build/data/multi` reads it as it reads the MSRA folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_CORPORA, help="folder holding msra/ weibo/ resume/ cluener/")
     ap.add_argument("--out", type=Path, required=True, help="folder to write train.txt, dev*.txt and stats.json to")
-    ap.add_argument("--weights", default=DEFAULT_WEIGHTS, help="times each corpus's training sentences are repeated "
-                    f"(0 leaves it out of train.txt; default {DEFAULT_WEIGHTS})")
+    ap.add_argument(
+        "--weights",
+        default=DEFAULT_WEIGHTS,
+        help="times each corpus's training sentences are repeated "
+        f"(0 leaves it out of train.txt; default {DEFAULT_WEIGHTS})",
+    )
     ap.add_argument("--seed", type=int, default=13, help="seed of the training sentence order")
     args = ap.parse_args(argv)
     weights = parse_weights(args.weights)
@@ -56,8 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         train += kept * weights[name]
         write_conll(args.out / f"dev.{name}.txt", corpus.dev)
         stats["corpora"][name] = {
-            "train_sentences": len(kept), "dev_sentences": len(corpus.dev),
-            "train_entities": entity_counts(kept), "dev_entities": entity_counts(corpus.dev),
+            "train_sentences": len(kept),
+            "dev_sentences": len(corpus.dev),
+            "train_entities": entity_counts(kept),
+            "dev_entities": entity_counts(corpus.dev),
             "train_dropped_identical_to_dev": len(corpus.train) - len(kept),
             "train_sharing_12char_window_with_dev": len(overlap),
             "mapping": corpus.stats.to_dict(),
@@ -72,10 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'corpus':8} {'weight':>6} {'train':>7} {'dev':>6} {'dup':>5} {'win12':>6}  train PER/LOC/ORG (once)")
     for name, s in stats["corpora"].items():
         ents = s["train_entities"]
-        print(f"{name:8} {weights[name]:>6} {s['train_sentences']:>7} {s['dev_sentences']:>6} "
-              f"{s['train_dropped_identical_to_dev']:>5} {s['train_sharing_12char_window_with_dev']:>6}  "
-              f"{ents.get('PER', 0)}/{ents.get('LOC', 0)}/{ents.get('ORG', 0)}")
-    print(f"wrote {len(train)} training and {len(held_out)} selection sentences to {args.out} (rule counts: stats.json)")
+        print(
+            f"{name:8} {weights[name]:>6} {s['train_sentences']:>7} {s['dev_sentences']:>6} "
+            f"{s['train_dropped_identical_to_dev']:>5} {s['train_sharing_12char_window_with_dev']:>6}  "
+            f"{ents.get('PER', 0)}/{ents.get('LOC', 0)}/{ents.get('ORG', 0)}"
+        )
+    print(
+        f"wrote {len(train)} training and {len(held_out)} selection sentences to {args.out} (rule counts: stats.json)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Each corpus has its own label set and conventions (see each folder's README.md);
 next to the rule that applies them. Held-out splits that are reserved (MSRA test, the Weibo and Resume tests, the
 CLUENER dev split) are never read here.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,14 @@ class MappingStats:
 
     def to_dict(self) -> dict:
         splits = sorted(set(self.sentences) | set(self.rules))
-        return {s: {"sentences": self.sentences[s], "entities": dict(sorted(self.entities.get(s, Counter()).items())),
-                    "rules": dict(sorted(self.rules.get(s, Counter()).items()))} for s in splits}
+        return {
+            s: {
+                "sentences": self.sentences[s],
+                "entities": dict(sorted(self.entities.get(s, Counter()).items())),
+                "rules": dict(sorted(self.rules.get(s, Counter()).items())),
+            }
+            for s in splits
+        }
 
 
 @dataclass
@@ -78,25 +85,161 @@ SURNAMES = set(
     "阎充慕连茹习宦艾鱼容向古易慎戈廖庾终暨居衡步都耿满弘匡国文寇广禄阙东欧殳沃利蔚越夔隆师巩厍聂晁勾敖融冷訾辛阚"
     "那简饶空曾毋沙乜养鞠须丰巢关蒯相查后荆红游竺权逯盖益桓公初辜覃岳帅亢况牟佘佟付代肖晋粟揭涂兰银卿冼修练鲜门"
 )
-COMPOUND_SURNAMES = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
-                     "轩辕", "令狐", "端木", "独孤", "南宫", "西门", "百里", "呼延", "澹台", "公冶", "太史", "申屠", "闻人",
-                     "赫连", "钟离", "濮阳", "淳于", "拓跋", "完颜", "司空", "万俟"}
+COMPOUND_SURNAMES = {
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "长孙",
+    "宇文",
+    "司徒",
+    "夏侯",
+    "轩辕",
+    "令狐",
+    "端木",
+    "独孤",
+    "南宫",
+    "西门",
+    "百里",
+    "呼延",
+    "澹台",
+    "公冶",
+    "太史",
+    "申屠",
+    "闻人",
+    "赫连",
+    "钟离",
+    "濮阳",
+    "淳于",
+    "拓跋",
+    "完颜",
+    "司空",
+    "万俟",
+}
 TITLE_WORDS = ("女士", "先生", "小姐", "老师", "某某", "某", "总")  # longest first
 # 总 is the title only when it does not start a longer one (江 + 总书记 is a surname before a title: MSRA's reading).
-ZONG_TITLES = ("总书记", "总理", "总统", "总经理", "总裁", "总监", "总编", "总工", "总督", "总司令", "总参谋", "总指挥",
-               "总干事", "总会计", "总代表", "总领事", "总领队", "总教练", "总设计", "总顾问", "总导演", "总策划", "总务",
-               "总队", "总局", "总部", "总统府")
+ZONG_TITLES = (
+    "总书记",
+    "总理",
+    "总统",
+    "总经理",
+    "总裁",
+    "总监",
+    "总编",
+    "总工",
+    "总督",
+    "总司令",
+    "总参谋",
+    "总指挥",
+    "总干事",
+    "总会计",
+    "总代表",
+    "总领事",
+    "总领队",
+    "总教练",
+    "总设计",
+    "总顾问",
+    "总导演",
+    "总策划",
+    "总务",
+    "总队",
+    "总局",
+    "总部",
+    "总统府",
+)
 
 # Nominal mentions tagged as entities by Resume and CLUENER: the whole span is a common noun (with at most a
 # determiner or an administrative level before it), not a name.
 GENERIC_HEADS = {
-    "公司", "集团", "股份公司", "母公司", "子公司", "分公司", "总公司", "控股公司", "集团公司", "销售公司", "设备公司",
-    "分厂", "学院", "商学院", "管理学院", "大学", "医院", "学校", "政府", "地方政府", "中央政府", "法院", "警方", "公安",
-    "公安机关", "检察机关", "派出所", "部队", "军队", "军方", "海军", "空军", "陆军", "海军陆战队", "舰队", "海关",
-    "邮局", "警署", "警局", "监管部门", "住房保障部门", "住保部门", "部委", "中央", "中央财政", "教育局", "统计局",
-    "卫生局", "房管局", "国土资源局", "教委", "住建委", "街道办", "博物馆", "美术馆", "画廊", "公园", "古镇", "石窟",
-    "古堡", "皇宫", "博彩公司", "商业银行", "外资行", "农村信用社", "农村商业银行", "券商", "联赛", "杯赛", "德比",
-    "东部", "西部", "南部", "北部", "中部", "地区", "当地", "本地", "市区", "城区", "郊区", "中心", "单位", "原单位",
+    "公司",
+    "集团",
+    "股份公司",
+    "母公司",
+    "子公司",
+    "分公司",
+    "总公司",
+    "控股公司",
+    "集团公司",
+    "销售公司",
+    "设备公司",
+    "分厂",
+    "学院",
+    "商学院",
+    "管理学院",
+    "大学",
+    "医院",
+    "学校",
+    "政府",
+    "地方政府",
+    "中央政府",
+    "法院",
+    "警方",
+    "公安",
+    "公安机关",
+    "检察机关",
+    "派出所",
+    "部队",
+    "军队",
+    "军方",
+    "海军",
+    "空军",
+    "陆军",
+    "海军陆战队",
+    "舰队",
+    "海关",
+    "邮局",
+    "警署",
+    "警局",
+    "监管部门",
+    "住房保障部门",
+    "住保部门",
+    "部委",
+    "中央",
+    "中央财政",
+    "教育局",
+    "统计局",
+    "卫生局",
+    "房管局",
+    "国土资源局",
+    "教委",
+    "住建委",
+    "街道办",
+    "博物馆",
+    "美术馆",
+    "画廊",
+    "公园",
+    "古镇",
+    "石窟",
+    "古堡",
+    "皇宫",
+    "博彩公司",
+    "商业银行",
+    "外资行",
+    "农村信用社",
+    "农村商业银行",
+    "券商",
+    "联赛",
+    "杯赛",
+    "德比",
+    "东部",
+    "西部",
+    "南部",
+    "北部",
+    "中部",
+    "地区",
+    "当地",
+    "本地",
+    "市区",
+    "城区",
+    "郊区",
+    "中心",
+    "单位",
+    "原单位",
 }
 GENERIC_DETERMINERS = set("本该我贵原其市省县区")
 GENERIC_WITH_DETERMINER = {"行", "厂", "院", "校", "所"}  # 本行, 该行: only with a determiner
@@ -106,7 +249,11 @@ def is_generic(name: str) -> bool:
     """True for a nominal mention (公司, 本公司, 该行, 市政府, 博物馆) rather than a name."""
     if name in GENERIC_HEADS:
         return True
-    return len(name) > 1 and name[0] in GENERIC_DETERMINERS and (name[1:] in GENERIC_HEADS or name[1:] in GENERIC_WITH_DETERMINER)
+    return (
+        len(name) > 1
+        and name[0] in GENERIC_DETERMINERS
+        and (name[1:] in GENERIC_HEADS or name[1:] in GENERIC_WITH_DETERMINER)
+    )
 
 
 def is_surname(name: str) -> bool:
@@ -125,11 +272,11 @@ def extend_surname_titles(text: str, spans: list[Span]) -> tuple[list[Span], int
     for kind, a, b in spans:
         if kind == "PER" and is_surname(text[a:b]):
             lone = b - a == 1
-            word = next((w for w in TITLE_WORDS if text.startswith(w, b) and not any(taken[b:b + len(w)])), None)
+            word = next((w for w in TITLE_WORDS if text.startswith(w, b) and not any(taken[b : b + len(w)])), None)
             if word == "总" and any(text.startswith(t, b) for t in ZONG_TITLES):
                 word = None
             if word:
-                taken[b:b + len(word)] = [True] * len(word)
+                taken[b : b + len(word)] = [True] * len(word)
                 b += len(word)
                 after += 1
             if lone and a > 0 and text[a - 1] in "老小" and not taken[a - 1]:
@@ -141,7 +288,8 @@ def extend_surname_titles(text: str, spans: list[Span]) -> tuple[list[Span], int
 
 
 def drop_single_char_places(spans: list[Span]) -> tuple[list[Span], int]:
-    """Guideline: one character standing for a place inside a word (中 in 中美, 华 in 访华, 京 in 抵京) is not an entity.
+    """Guideline: one character standing for a place inside a word (中 in 中美, 华 in 访华, 京 in 抵京) is
+    not an entity.
 
     Every 1-character LOC span goes: in MSRA train all 5,170 are such abbreviations (中 922, 美 653, 华 398, 日 341, 京
     245, ...; a sample of 60 held no full place name), so no single-character LOC is kept."""
@@ -163,8 +311,13 @@ def trim_subunits(text: str, spans: list[Span]) -> tuple[list[Span], int]:
         name = text[a:b]
         word = next((w for w in SUBUNITS if kind == "ORG" and name.endswith(w)), None)
         rest = name[: -len(word)] if word else ""
-        if (word and len(rest) >= 2 and rest.endswith(ORG_ENDINGS) and not rest.endswith("执行")
-                and not is_generic(rest)):
+        if (
+            word
+            and len(rest) >= 2
+            and rest.endswith(ORG_ENDINGS)
+            and not rest.endswith("执行")
+            and not is_generic(rest)
+        ):
             b -= len(word)
             n += 1
         out.append((kind, a, b))
@@ -185,8 +338,10 @@ def apply_shared_rules(text: str, spans: list[Span], stats: MappingStats, split:
 
 def ill_formed(tags: list[str], spans: list[Span]) -> int:
     """Entity starts (B-/S-, or an I- that does not continue its type) that the strict span reading dropped."""
-    starts = sum(t[:2] in ("B-", "S-") or (t[:2] in ("I-", "M-", "E-") and (i == 0 or tags[i - 1][2:] != t[2:]))
-                 for i, t in enumerate(tags))
+    starts = sum(
+        t[:2] in ("B-", "S-") or (t[:2] in ("I-", "M-", "E-") and (i == 0 or tags[i - 1][2:] != t[2:]))
+        for i, t in enumerate(tags)
+    )
     return starts - len(spans)
 
 
@@ -197,35 +352,152 @@ def sentence_of(text: str, spans: list[Span]) -> Sentence:
 # --- places and addresses ------------------------------------------------------------------------------------------
 
 # Names that start a longer place (广西南宁, 中国上海, 浙江省绍兴县): provincial-level units, countries, large cities.
-PROVINCES = ("北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 "
-             "贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门").split()
-COUNTRIES = ("中国 美国 英国 法国 德国 日本 韩国 朝鲜 俄罗斯 意大利 西班牙 葡萄牙 荷兰 比利时 瑞士 瑞典 挪威 丹麦 芬兰 波兰 "
-             "奥地利 希腊 土耳其 印度 巴基斯坦 泰国 越南 新加坡 马来西亚 印度尼西亚 印尼 菲律宾 澳大利亚 澳洲 新西兰 加拿大 "
-             "墨西哥 巴西 阿根廷 智利 埃及 南非 以色列 伊朗 伊拉克 沙特 乌克兰 爱尔兰 苏格兰 柬埔寨 缅甸 老挝 蒙古 肯尼亚 "
-             "欧洲 亚洲 非洲 美洲 北美 南美 东南亚 中东").split()
-CITIES = ("广州 深圳 杭州 南京 武汉 成都 西安 沈阳 大连 青岛 厦门 苏州 宁波 长沙 郑州 济南 哈尔滨 长春 昆明 南宁 福州 合肥 "
-          "南昌 贵阳 兰州 太原 石家庄 呼和浩特 乌鲁木齐 拉萨 银川 西宁 海口 三亚 无锡 温州 纽约 伦敦 巴黎 东京 洛杉矶 首尔 "
-          "莫斯科").split()
+PROVINCES = (
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 "
+    "贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门"
+).split()
+COUNTRIES = (
+    "中国 美国 英国 法国 德国 日本 韩国 朝鲜 俄罗斯 意大利 西班牙 葡萄牙 荷兰 比利时 瑞士 瑞典 挪威 丹麦 芬兰 波兰 "
+    "奥地利 希腊 土耳其 印度 巴基斯坦 泰国 越南 新加坡 马来西亚 印度尼西亚 印尼 菲律宾 澳大利亚 澳洲 新西兰 加拿大 "
+    "墨西哥 巴西 阿根廷 智利 埃及 南非 以色列 伊朗 伊拉克 沙特 乌克兰 爱尔兰 苏格兰 柬埔寨 缅甸 老挝 蒙古 肯尼亚 "
+    "欧洲 亚洲 非洲 美洲 北美 南美 东南亚 中东"
+).split()
+CITIES = (
+    "广州 深圳 杭州 南京 武汉 成都 西安 沈阳 大连 青岛 厦门 苏州 宁波 长沙 郑州 济南 哈尔滨 长春 昆明 南宁 福州 合肥 "
+    "南昌 贵阳 兰州 太原 石家庄 呼和浩特 乌鲁木齐 拉萨 银川 西宁 海口 三亚 无锡 温州 纽约 伦敦 巴黎 东京 洛杉矶 首尔 "
+    "莫斯科"
+).split()
 PREFIX_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市", "")
 PREFIX_SET = {p + s for p in PROVINCES + CITIES for s in PREFIX_SUFFIXES} | set(COUNTRIES)
 PREFIX_PLACES = sorted(PREFIX_SET, key=len, reverse=True)
-ADMIN_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "街道", "大道", "大街", "胡同", "省", "市", "区", "县", "镇", "乡",
-                  "村", "路", "街", "巷", "弄", "旗")
-LANDMARK_SUFFIXES = ("广场", "大厦", "中心", "公园", "小区", "花园", "大楼", "机场", "车站", "站", "港", "湾", "岛", "山", "湖",
-                     "河", "江", "海", "桥", "城", "寺", "宫", "塔", "园", "苑", "庄", "门", "球场", "体育场", "新址")
+ADMIN_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "街道",
+    "大道",
+    "大街",
+    "胡同",
+    "省",
+    "市",
+    "区",
+    "县",
+    "镇",
+    "乡",
+    "村",
+    "路",
+    "街",
+    "巷",
+    "弄",
+    "旗",
+)
+LANDMARK_SUFFIXES = (
+    "广场",
+    "大厦",
+    "中心",
+    "公园",
+    "小区",
+    "花园",
+    "大楼",
+    "机场",
+    "车站",
+    "站",
+    "港",
+    "湾",
+    "岛",
+    "山",
+    "湖",
+    "河",
+    "江",
+    "海",
+    "桥",
+    "城",
+    "寺",
+    "宫",
+    "塔",
+    "园",
+    "苑",
+    "庄",
+    "门",
+    "球场",
+    "体育场",
+    "新址",
+)
 # Parts of an address that are not names: numbers (17号, 3楼, 1901室), facility and office nouns, vague extents.
-NUMBER = re.compile(r"[之第]?[0-9０-９一二三四五六七八九十百零〇两A-Za-zＡ-Ｚａ-ｚ-]*[0-9０-９一二三四五六七八九十百零〇两]+"
-                    r"[号楼层室座栋幢单元期弄院门]*")
+NUMBER = re.compile(
+    r"[之第]?[0-9０-９一二三四五六七八九十百零〇两A-Za-zＡ-Ｚａ-ｚ-]*[0-9０-９一二三四五六七八九十百零〇两]+"
+    r"[号楼层室座栋幢单元期弄院门]*"
+)
 NUMBERED = re.compile(r"[0-9０-９]|[一二三四五六七八九十百两]+[号楼层室座栋幢]")
-AREA_WORDS = ("地区", "赛区", "市区", "城区", "郊区", "附近", "一带", "周边", "境内", "以东", "以西", "以南", "以北", "东部",
-              "西部", "南部", "北部", "中部", "西南部", "东南部", "西北部", "东北部", "市中心", "南侧", "北侧", "东侧", "西侧",
-              "对面")  # MSRA: 华北|地区 (地区 outside)
+AREA_WORDS = (
+    "地区",
+    "赛区",
+    "市区",
+    "城区",
+    "郊区",
+    "附近",
+    "一带",
+    "周边",
+    "境内",
+    "以东",
+    "以西",
+    "以南",
+    "以北",
+    "东部",
+    "西部",
+    "南部",
+    "北部",
+    "中部",
+    "西南部",
+    "东南部",
+    "西北部",
+    "东北部",
+    "市中心",
+    "南侧",
+    "北侧",
+    "东侧",
+    "西侧",
+    "对面",
+)  # MSRA: 华北|地区 (地区 outside)
 AREA_WORDS = tuple(sorted(AREA_WORDS, key=len, reverse=True))
-NON_NAME_WORDS = AREA_WORDS + ("营业部", "分行", "支行", "总部", "分店", "门店", "营业厅", "办事处", "办公室", "报告厅", "首都",
-                               "楼", "层", "室", "号", "店")
+NON_NAME_WORDS = AREA_WORDS + (
+    "营业部",
+    "分行",
+    "支行",
+    "总部",
+    "分店",
+    "门店",
+    "营业厅",
+    "办事处",
+    "办公室",
+    "报告厅",
+    "首都",
+    "楼",
+    "层",
+    "室",
+    "号",
+    "店",
+)
 # Facility nouns that are no name on their own: 洛杉矶会议中心 stays whole rather than 洛杉矶 + 会议中心.
-GENERIC_LANDMARKS = {"会议中心", "展览中心", "会展中心", "体育馆", "体育场", "火车站", "地铁站", "汽车站", "机场", "博物馆",
-                     "美术馆", "大剧院", "电影院", "步行街", "广场", "公园"}
+GENERIC_LANDMARKS = {
+    "会议中心",
+    "展览中心",
+    "会展中心",
+    "体育馆",
+    "体育场",
+    "火车站",
+    "地铁站",
+    "汽车站",
+    "机场",
+    "博物馆",
+    "美术馆",
+    "大剧院",
+    "电影院",
+    "步行街",
+    "广场",
+    "公园",
+}
 # A name never starts with the word that makes the place before it part of an organisation (北京|大学 is 北京大学).
 ORG_HEADS = ("大学", "学院", "中学", "小学", "银行", "公司", "集团", "医院", "饭店", "电视台", "日报")
 PUNCT = set("、，,（）()·•“”\"'《》：:；; /-…—")
@@ -234,8 +506,14 @@ NO_NAME_START = tuple(ADMIN_SUFFIXES) + ORG_HEADS + ("的", "至", "与", "和",
 
 
 def _is_name_piece(piece: str, longest: int = 10) -> bool:
-    return (2 <= len(piece) <= longest and all(NAME_CHAR.match(c) for c in piece)
-            and piece[-1] not in "·•" and "的" not in piece and "位于" not in piece and not piece.endswith(AREA_WORDS))
+    return (
+        2 <= len(piece) <= longest
+        and all(NAME_CHAR.match(c) for c in piece)
+        and piece[-1] not in "·•"
+        and "的" not in piece
+        and "位于" not in piece
+        and not piece.endswith(AREA_WORDS)
+    )
 
 
 def _tail_is_not_name(text: str) -> list[bool]:
@@ -245,8 +523,11 @@ def _tail_is_not_name(text: str) -> list[bool]:
     ok[n] = True
     for i in range(n - 1, -1, -1):
         m = NUMBER.match(text, i)
-        ok[i] = ((text[i] in PUNCT and ok[i + 1]) or (bool(m) and m.end() > i and ok[m.end()])
-                 or any(text.startswith(w, i) and ok[i + len(w)] for w in NON_NAME_WORDS))
+        ok[i] = (
+            (text[i] in PUNCT and ok[i + 1])
+            or (bool(m) and m.end() > i and ok[m.end()])
+            or any(text.startswith(w, i) and ok[i + len(w)] for w in NON_NAME_WORDS)
+        )
     return ok
 
 
@@ -279,10 +560,15 @@ def split_place(text: str) -> list[tuple[int, int]] | None:
                     cands.append((j, 1.0, True))
                 elif piece.endswith(LANDMARK_SUFFIXES) and piece not in LANDMARK_SUFFIXES and tail_ok[j]:
                     cands.append((j, 1.0, True))
-            after_place = names and names[-1][1] == i and text[names[-1][0]:i] in PREFIX_SET
+            after_place = names and names[-1][1] == i and text[names[-1][0] : i] in PREFIX_SET
             rest = text[i:]
-            if (after_place and len(rest) <= 6 and _is_name_piece(rest) and rest not in GENERIC_LANDMARKS
-                    and not rest.startswith(NON_NAME_WORDS)):
+            if (
+                after_place
+                and len(rest) <= 6
+                and _is_name_piece(rest)
+                and rest not in GENERIC_LANDMARKS
+                and not rest.startswith(NON_NAME_WORDS)
+            ):
                 cands.append((n, 1.0, True))  # a bare name after a known place, at the end: 广西|南宁, 浙江|宁波
         m = NUMBER.match(text, i)
         if m and m.end() > i:
@@ -302,10 +588,16 @@ def split_place(text: str) -> list[tuple[int, int]] | None:
 
 
 def one_place(text: str) -> bool:
-    """An address short and plain enough to be one place name (索维拉, Oahu岛, 龙湖·花墅香醍) when it cannot be split."""
+    """An address short and plain enough to be one place name (索维拉, Oahu岛, 龙湖·花墅香醍) when it cannot
+    be split."""
     longest = 24 if text.isascii() else 12
     levels = any(0 < text.find(s, 1, len(text) - 1) for s in ADMIN_SUFFIXES)  # 房山区长阳镇… is several places
-    return _is_name_piece(text, longest) and not levels and not NUMBERED.search(text) and not text.startswith(NON_NAME_WORDS)
+    return (
+        _is_name_piece(text, longest)
+        and not levels
+        and not NUMBERED.search(text)
+        and not text.startswith(NON_NAME_WORDS)
+    )
 
 
 # --- readers -------------------------------------------------------------------------------------------------------
@@ -397,7 +689,8 @@ PLACE_SUFFIXES = ("国籍", "居民", "公民", "籍", "人")
 
 
 def trim_place(text: str, a: int, b: int) -> tuple[int, int]:
-    """Cut résumé wording off a place: 籍贯山西省 -> 山西省, 中国国籍 -> 中国, 浙江人 -> 浙江, 中国台湾居民 -> 中国台湾."""
+    """Cut résumé wording off a place: 籍贯山西省 -> 山西省, 中国国籍 -> 中国, 浙江人 -> 浙江,
+    中国台湾居民 -> 中国台湾."""
     changed = True
     while changed and b - a > 1:
         changed = False
@@ -426,7 +719,7 @@ def places_in(text: str, a: int, b: int) -> tuple[list[Span], str]:
     if one_place(text[a:b]):
         return [("LOC", a, b)], "whole"
     area = next((w for w in AREA_WORDS if text[a:b].endswith(w)), "")
-    if area and one_place(text[a:b - len(area)]):  # 新街口地区 -> 新街口
+    if area and one_place(text[a : b - len(area)]):  # 新街口地区 -> 新街口
         return [("LOC", a, b - len(area))], "split"
     if pieces:  # one name and the rest numbers or facility nouns (北京金融大街17号 -> 北京金融大街)
         return [("LOC", a + pieces[0][0], a + pieces[0][1])], "split"
@@ -435,7 +728,8 @@ def places_in(text: str, a: int, b: int) -> tuple[list[Span], str]:
 
 def read_resume(root: str | Path = DEFAULT_CORPORA) -> Corpus:
     """Resume train and dev (BMES, space separated): NAME -> PER; ORG -> ORG unless generic (公司, 本公司); LOC and
-    CONT -> LOC trimmed to the place (中国国籍 -> 中国, 浙江人 -> 浙江) and split into places; TITLE/EDU/PRO/RACE dropped."""
+    CONT -> LOC trimmed to the place (中国国籍 -> 中国, 浙江人 -> 浙江) and split into places;
+    TITLE/EDU/PRO/RACE dropped."""
     stats = MappingStats("resume")
     splits = {}
     for split in ("train", "dev"):
@@ -487,9 +781,13 @@ def fill_country_names(text: str, covered: list[bool]) -> list[Span]:
             i += 1
             continue
         j = i + len(name)
-        nxt = text[j:j + 1]
-        follows = (not nxt or nxt in FILL_FOLLOW_CHARS or text.startswith(FILL_FOLLOW_WORDS, j)
-                   or (nxt == "人" and text[j + 1:j + 2] not in ("民", "寿", "队")))
+        nxt = text[j : j + 1]
+        follows = (
+            not nxt
+            or nxt in FILL_FOLLOW_CHARS
+            or text.startswith(FILL_FOLLOW_WORDS, j)
+            or (nxt == "人" and text[j + 1 : j + 2] not in ("民", "寿", "队"))
+        )
         in_title = text.rfind("《", 0, i) > text.rfind("》", 0, i)
         if follows and not in_title and not any(covered[i:j]):
             out.append(("LOC", i, j))
@@ -499,7 +797,14 @@ def fill_country_names(text: str, covered: list[bool]) -> list[Span]:
     return out
 
 
-CLUENER_TYPES = {"name": "PER", "organization": "ORG", "company": "ORG", "government": "ORG", "address": "LOC", "scene": "LOC"}
+CLUENER_TYPES = {
+    "name": "PER",
+    "organization": "ORG",
+    "company": "ORG",
+    "government": "ORG",
+    "address": "LOC",
+    "scene": "LOC",
+}
 
 
 def cluener_sentence(row: dict, stats: MappingStats, split: str) -> Sentence | None:
@@ -509,7 +814,7 @@ def cluener_sentence(row: dict, stats: MappingStats, split: str) -> Sentence | N
     for kind, entities in row.get("label", {}).items():
         for name, offsets in entities.items():
             for start, end in offsets:  # end is inclusive
-                if text[start:end + 1] != name:
+                if text[start : end + 1] != name:
                     raise ValueError(f"CLUENER offsets {start}-{end} do not hold {name!r} in {text!r}")
                 raw.append((kind, start, end + 1))
     spans: list[Span] = []
@@ -534,7 +839,7 @@ def cluener_sentence(row: dict, stats: MappingStats, split: str) -> Sentence | N
         else:
             new = [(CLUENER_TYPES[kind], a, b)]
         for s in new:
-            taken[s[1]:s[2]] = [True] * (s[2] - s[1])
+            taken[s[1] : s[2]] = [True] * (s[2] - s[1])
         spans.extend(new)
     covered = [False] * len(text)
     for kind, a, b in raw:
@@ -551,7 +856,9 @@ def cluener_dev_rows(n_rows: int, size: int = CLUENER_DEV_SIZE, seed: int = CLUE
     return set(random.Random(seed).sample(range(n_rows), min(size, n_rows)))
 
 
-def read_cluener(root: str | Path = DEFAULT_CORPORA, dev_size: int = CLUENER_DEV_SIZE, seed: int = CLUENER_DEV_SEED) -> Corpus:
+def read_cluener(
+    root: str | Path = DEFAULT_CORPORA, dev_size: int = CLUENER_DEV_SIZE, seed: int = CLUENER_DEV_SEED
+) -> Corpus:
     """CLUENER train.json (JSON lines, inclusive end offsets) split into train and a carved dev; name -> PER;
     organization/company/government -> ORG; address/scene -> LOC; game/book/movie/position dropped; nominal mentions
     (政府, 博物馆, 博彩公司) dropped; unannotated plain country names filled in (``fill_country_names``).
@@ -594,7 +901,7 @@ def dedupe(train: list[Sentence], held_out: list[Sentence]) -> list[Sentence]:
 
 def windows(text: str, n: int) -> set[str]:
     text = normalize(text)
-    return {text[i:i + n] for i in range(len(text) - n + 1)}
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
 
 
 def shares_window(a_texts: list[str], b_texts: list[str], n: int = 12) -> list[int]:

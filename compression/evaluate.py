@@ -10,6 +10,7 @@ through compression.peers), and timed per call. Scores are exact-span entity P/R
 per type, and recall on gold entities whose (text, type) occurs in the --train data (seen) vs not (unseen).
 A set file is CoNLL (``char<TAB>tag``) or inline markup (``[马云|PER]在...``), told apart by its first line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,9 +20,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Callable, Sequence
 
 import raner
 from raner.markup import read_marked_file
@@ -76,8 +77,9 @@ def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
 def seen_unseen_recall(rec: raner.Recognizer, sentences: list[Sentence], train: list[Sentence]) -> dict:
     """Recall of gold entities whose (text, type) occurs in ``train`` vs those that never do, overall and per type."""
     pred = [[(e.type, e.start, e.end) for e in ents] for ents in rec.predict_batch([s.text for s in sentences])]
-    return recall_by_group([s.text for s in sentences], [tags_to_spans(s.tags) for s in sentences], pred,
-                           known_entities(train))
+    return recall_by_group(
+        [s.text for s in sentences], [tags_to_spans(s.tags) for s in sentences], pred, known_entities(train)
+    )
 
 
 def recognizer_predict(rec: raner.Recognizer) -> Predict:
@@ -85,8 +87,9 @@ def recognizer_predict(rec: raner.Recognizer) -> Predict:
     return lambda text: [(e.type, e.start, e.end) for e in rec.predict(text)]
 
 
-def predict_each(predict: Predict, texts: Sequence[str],
-                 call_ms: Callable[[], float] | None = None) -> tuple[list[list[Span]], list[float]]:
+def predict_each(
+    predict: Predict, texts: Sequence[str], call_ms: Callable[[], float] | None = None
+) -> tuple[list[list[Span]], list[float]]:
     """Spans of each text, one call per text, and each call's milliseconds (``call_ms()`` when the system
     times itself, e.g. a peer measured inside its worker; else the wall time of the call)."""
     spans, ms = [], []
@@ -103,13 +106,16 @@ def latency(ms: Sequence[float]) -> dict:
     if not ms:
         return {"median_ms": 0.0, "p90_ms": 0.0, "mean_ms": 0.0}
     ordered = sorted(ms)
-    return {"median_ms": round(statistics.median(ordered), 3),
-            "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 3),
-            "mean_ms": round(statistics.fmean(ordered), 3)}
+    return {
+        "median_ms": round(statistics.median(ordered), 3),
+        "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 3),
+        "mean_ms": round(statistics.fmean(ordered), 3),
+    }
 
 
-def score_system(sentences: Sequence[Sentence], pred: Sequence[Sequence[Span]],
-                 known: set[tuple[str, str]] | None = None) -> dict:
+def score_system(
+    sentences: Sequence[Sentence], pred: Sequence[Sequence[Span]], known: set[tuple[str, str]] | None = None
+) -> dict:
     """P/R/F1 overall and per type, and seen/unseen recall when ``known`` is given."""
     gold = [tags_to_spans(s.tags) for s in sentences]
     result = {"sentences": len(sentences), "scores": score_spans(gold, pred)}
@@ -118,9 +124,14 @@ def score_system(sentences: Sequence[Sentence], pred: Sequence[Sequence[Span]],
     return result
 
 
-def evaluate_sets(systems: dict[str, Predict], sets: dict[str, Sequence[Sentence]],
-                  known: set[tuple[str, str]] | None = None, timers: dict[str, Callable[[], float]] | None = None,
-                  log: Callable[[str], None] | None = None, keep_predictions: bool = False) -> dict:
+def evaluate_sets(
+    systems: dict[str, Predict],
+    sets: dict[str, Sequence[Sentence]],
+    known: set[tuple[str, str]] | None = None,
+    timers: dict[str, Callable[[], float]] | None = None,
+    log: Callable[[str], None] | None = None,
+    keep_predictions: bool = False,
+) -> dict:
     """Run every system over every set, one sentence per call; results[set][system] = scores + latency."""
     timers = timers or {}
     results: dict[str, dict] = {}
@@ -138,8 +149,10 @@ def evaluate_sets(systems: dict[str, Predict], sets: dict[str, Sequence[Sentence
                 r["predictions"] = pred
             results[set_name][sys_name] = r
             if log:
-                log(f"{set_name:>14} {sys_name:<20} F1 {r['scores']['overall']['f1']:.4f}  "
-                    f"median {r['latency']['median_ms']:.2f} ms  ({time.perf_counter() - t0:.0f} s)")
+                log(
+                    f"{set_name:>14} {sys_name:<20} F1 {r['scores']['overall']['f1']:.4f}  "
+                    f"median {r['latency']['median_ms']:.2f} ms  ({time.perf_counter() - t0:.0f} s)"
+                )
     return results
 
 
@@ -149,8 +162,19 @@ def _f(x: float | None) -> str:
 
 def markdown_table(results: dict, types: Sequence[str] = ("PER", "LOC", "ORG")) -> str:
     """One row per (set, system): P, R, F1, per-type F1, seen/unseen recall, median ms; the best F1 of a set in bold."""
-    head = ["set", "system", "sentences", "entities", "P", "R", "F1", *(f"{t} F1" for t in types),
-            "seen R", "unseen R", "median ms"]
+    head = [
+        "set",
+        "system",
+        "sentences",
+        "entities",
+        "P",
+        "R",
+        "F1",
+        *(f"{t} F1" for t in types),
+        "seen R",
+        "unseen R",
+        "median ms",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|"]
     for set_name, systems in results.items():
         best = max((r["scores"]["overall"]["f1"] for r in systems.values()), default=None)
@@ -159,12 +183,19 @@ def markdown_table(results: dict, types: Sequence[str] = ("PER", "LOC", "ORG")) 
             f1 = _f(sc["overall"]["f1"])
             if best is not None and sc["overall"]["f1"] == best and len(systems) > 1:
                 f1 = f"**{f1}**"
-            row = [set_name, sys_name, str(r["sentences"]), str(sc["overall"]["support"]),
-                   _f(sc["overall"]["precision"]), _f(sc["overall"]["recall"]), f1,
-                   *(_f(sc[t]["f1"]) if sc.get(t, {}).get("support") else "–" for t in types),
-                   _f(su["seen"]["recall"]) if "seen" in su else "–",
-                   _f(su["unseen"]["recall"]) if "unseen" in su else "–",
-                   f"{r['latency']['median_ms']:.2f}"]
+            row = [
+                set_name,
+                sys_name,
+                str(r["sentences"]),
+                str(sc["overall"]["support"]),
+                _f(sc["overall"]["precision"]),
+                _f(sc["overall"]["recall"]),
+                f1,
+                *(_f(sc[t]["f1"]) if sc.get(t, {}).get("support") else "–" for t in types),
+                _f(su["seen"]["recall"]) if "seen" in su else "–",
+                _f(su["unseen"]["recall"]) if "unseen" in su else "–",
+                f"{r['latency']['median_ms']:.2f}",
+            ]
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
@@ -183,22 +214,51 @@ def _names(value: str | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", type=Path, nargs="?", default=raner.DEFAULT_MODEL)
-    ap.add_argument("--set", dest="sets", type=parse_set, action="append", default=[], metavar="NAME=FILE",
-                    help="an evaluation set (CoNLL or markup, told apart by its first line); repeat for several")
-    ap.add_argument("--data", type=Path, default=None, help="one set (named after the file): a CoNLL file, "
-                    "or with --markup a file of [词|TYPE] lines")
+    ap.add_argument(
+        "--set",
+        dest="sets",
+        type=parse_set,
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="an evaluation set (CoNLL or markup, told apart by its first line); repeat for several",
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="one set (named after the file): a CoNLL file, or with --markup a file of [词|TYPE] lines",
+    )
     ap.add_argument("--markup", action="store_true", help="--data holds inline markup lines like samples/news.txt")
-    ap.add_argument("--variant", default=None,
-                    help="a variant name, several separated by commas, or 'all' (default: the model's default)")
+    ap.add_argument(
+        "--variant",
+        default=None,
+        help="a variant name, several separated by commas, or 'all' (default: the model's default)",
+    )
     ap.add_argument("--peers", default="", help="peer tools to run too, e.g. lac,jiagu (they live in their own venv)")
-    ap.add_argument("--peers-python", default=None,
-                    help="the peers' python (default: $RANER_PEERS_PYTHON, else /work/peers-venv/bin/python)")
-    ap.add_argument("--train", "--seen-in", dest="train", type=Path, default=None,
-                    help="the training data (CoNLL or markup): also report recall on gold entities seen in it vs not")
+    ap.add_argument(
+        "--peers-python",
+        default=None,
+        help="the peers' python (default: $RANER_PEERS_PYTHON, else /work/peers-venv/bin/python)",
+    )
+    ap.add_argument(
+        "--train",
+        "--seen-in",
+        dest="train",
+        type=Path,
+        default=None,
+        help="the training data (CoNLL or markup): also report recall on gold entities seen in it vs not",
+    )
     ap.add_argument("--limit", type=int, default=0, help="only the first N sentences of each set (quick checks)")
     ap.add_argument("--markdown", type=Path, default=None, help="write the results table here")
-    ap.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
-                    help="write the results as JSON to FILE (no FILE: print JSON instead of the text report)")
+    ap.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="write the results as JSON to FILE (no FILE: print JSON instead of the text report)",
+    )
     ap.add_argument("--errors", action="store_true", help="also list the first system's missed and spurious entities")
     args = ap.parse_args(argv)
 
@@ -225,23 +285,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peer {name}: {peer.version} (python {peer.info.get('python', '?')})", file=sys.stderr)
         systems[name], timers[name] = peer.predict, (lambda p=peer: p.last_ms)
     try:
-        results = evaluate_sets(systems, data, known, timers, log=lambda m: print(m, file=sys.stderr),
-                                keep_predictions=args.errors)
+        results = evaluate_sets(
+            systems, data, known, timers, log=lambda m: print(m, file=sys.stderr), keep_predictions=args.errors
+        )
     finally:
         for peer in peers.values():
             peer.close()
 
     report = {
-        "model": base.name, "model_dir": str(args.model), "date": date.today().isoformat(),
+        "model": base.name,
+        "model_dir": str(args.model),
+        "date": date.today().isoformat(),
         "command": "python -m compression.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": {"cpus": os.cpu_count(), "threads": base.threads, "python": platform.python_version(),
-                    "calls": "one sentence per call", "load_average_after": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": base.threads,
+            "python": platform.python_version(),
+            "calls": "one sentence per call",
+            "load_average_after": round(os.getloadavg()[0], 2),
+        },
         "train": str(args.train) if args.train else None,
         "sets": {name: str(path) for name, path in sets.items()},
-        "peers": {name: {"versions": p.info.get("versions", {}), "errors": p.errors, "notes": dict(p.notes)}
-                  for name, p in peers.items()},
-        "results": {s: {k: {x: y for x, y in r.items() if x != "predictions"} for k, r in sys_r.items()}
-                    for s, sys_r in results.items()},
+        "peers": {
+            name: {"versions": p.info.get("versions", {}), "errors": p.errors, "notes": dict(p.notes)}
+            for name, p in peers.items()
+        },
+        "results": {
+            s: {k: {x: y for x, y in r.items() if x != "predictions"} for k, r in sys_r.items()}
+            for s, sys_r in results.items()
+        },
     }
     if args.json and args.json != "-":
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -272,20 +344,30 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown_document(report: dict) -> str:
     """The markdown file: what was run, on what, then the table."""
-    peers = "; ".join(f"{n}: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items())
-                      for n, p in report["peers"].items()) or "none"
+    peers = (
+        "; ".join(
+            f"{n}: " + ", ".join(f"{k} {v}" for k, v in p["versions"].items()) for n, p in report["peers"].items()
+        )
+        or "none"
+    )
     sets = ", ".join(f"`{n}` = `{p}`" for n, p in report["sets"].items())
-    seen = (f"Seen / unseen R: recall on gold entities whose (text, type) does / does not occur in `{report['train']}`."
-            if report["train"] else "")
+    seen = (
+        f"Seen / unseen R: recall on gold entities whose (text, type) does / does not occur in `{report['train']}`."
+        if report["train"]
+        else ""
+    )
     m = report["machine"]
-    return (f"# Accuracy of {report['model']} and the peer tools on every set\n\n"
-            f"Measured {report['date']} with `{report['command']}`.\n\n"
-            f"Machine: {m['cpus']} cores, {m['threads']} thread, {m['calls']} (the app's `rec.predict(text)`; "
-            f"the peers through their worker process, timed inside it, without the pipe); load average {m['load_average_after']} "
-            "at the end of the run: the median ms are comparable within one run, not across machines. "
-            f"Sets: {sets}. Peers: {peers}.\n\n"
-            "Entity-level exact-span scores (type and both ends must match; seqeval strict). "
-            f"{seen} The best F1 of each set is in bold.\n\n" + markdown_table(report["results"]))
+    return (
+        f"# Accuracy of {report['model']} and the peer tools on every set\n\n"
+        f"Measured {report['date']} with `{report['command']}`.\n\n"
+        f"Machine: {m['cpus']} cores, {m['threads']} thread, {m['calls']} (the app's `rec.predict(text)`; "
+        f"the peers through their worker process, timed inside it, without the pipe); "
+        f"load average {m['load_average_after']} "
+        "at the end of the run: the median ms are comparable within one run, not across machines. "
+        f"Sets: {sets}. Peers: {peers}.\n\n"
+        "Entity-level exact-span scores (type and both ends must match; seqeval strict). "
+        f"{seen} The best F1 of each set is in bold.\n\n" + markdown_table(report["results"])
+    )
 
 
 if __name__ == "__main__":

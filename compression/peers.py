@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 Span = tuple[str, int, int]
 
@@ -210,7 +210,7 @@ class Peer:
             proc.stdout.close()
         self._stderr.close()
 
-    def __enter__(self) -> "Peer":
+    def __enter__(self) -> Peer:
         return self
 
     def __exit__(self, *exc) -> None:

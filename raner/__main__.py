@@ -3,6 +3,7 @@
 With no text argument, reads one text per line from standard input and prints one JSON line each.
 ``python -m raner annotate INPUT OUTPUT [--format jsonl|csv|conll] [--workers N]`` annotates files in bulk.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["annotate"]:
         return annotate_main(argv[1:])
-    ap = argparse.ArgumentParser(prog="python -m raner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("text", nargs="*", help="text to analyse (several arguments are joined by spaces); omit to read stdin")
+    ap = argparse.ArgumentParser(
+        prog="python -m raner", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "text", nargs="*", help="text to analyse (several arguments are joined by spaces); omit to read stdin"
+    )
     ap.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     ap.add_argument("--variant", default=None, help="model variant (default: the model's default)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
@@ -42,11 +47,16 @@ def main(argv: list[str] | None = None) -> int:
 def annotate_main(argv: list[str]) -> int:
     from .annotate import FORMATS, annotate
 
-    ap = argparse.ArgumentParser(prog="python -m raner annotate", description="Annotate a .txt (one document a line), "
-                                 ".jsonl ({\"text\": ...}) or .csv file; constant memory, one ONNX session per worker.")
+    ap = argparse.ArgumentParser(
+        prog="python -m raner annotate",
+        description="Annotate a .txt (one document a line), "
+        '.jsonl ({"text": ...}) or .csv file; constant memory, one ONNX session per worker.',
+    )
     ap.add_argument("input", type=Path)
     ap.add_argument("output", type=Path)
-    ap.add_argument("--format", choices=FORMATS, default=None, help="output format (default: from OUTPUT's suffix, else jsonl)")
+    ap.add_argument(
+        "--format", choices=FORMATS, default=None, help="output format (default: from OUTPUT's suffix, else jsonl)"
+    )
     ap.add_argument("--workers", type=int, default=1, help="worker processes (each loads the model once)")
     ap.add_argument("--column", default="text", help="the text column of a .csv input")
     ap.add_argument("--model", default=None)
@@ -55,8 +65,9 @@ def annotate_main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     fmt = args.format or (args.output.suffix.lstrip(".") if args.output.suffix.lstrip(".") in FORMATS else "jsonl")
     try:
-        stats = annotate(args.input, args.output, fmt, args.workers, args.model, args.variant, args.column,
-                         scores=not args.no_scores)
+        stats = annotate(
+            args.input, args.output, fmt, args.workers, args.model, args.variant, args.column, scores=not args.no_scores
+        )
     except (OSError, ValueError, ModelError) as e:
         hint = "; choose one with --column" if "no column" in str(e) else ""
         print(f"error: {args.input}: {e}{hint}", file=sys.stderr)
@@ -69,7 +80,11 @@ def annotate_main(argv: list[str]) -> int:
 
 def _emit(rec, text: str) -> None:
     # Undecodable command-line bytes arrive as lone surrogates; make them U+FFFD so the output is valid UTF-8.
-    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if any("\ud800" <= c <= "\udfff" for c in text) else text
+    text = (
+        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        if any("\ud800" <= c <= "\udfff" for c in text)
+        else text
+    )
     entities = [e.to_dict() for e in rec.predict(text)]
     sys.stdout.write(json.dumps({"entities": entities}, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -5,17 +5,19 @@ python -m raner annotate INPUT OUTPUT [--format jsonl|csv|conll] [--workers N] [
 Memory stays constant: documents are read, annotated and written in bounded chunks; with
 ``--workers N`` each worker process holds its own recognizer (one ONNX session each).
 """
+
 from __future__ import annotations
 
 import csv
 import json
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import TextIO
 
 from .entity import Entity
 from .errors import LimitExceeded
@@ -145,8 +147,12 @@ class Writer:
     def write(self, doc: Doc, entities: list[Entity]) -> None:
         ents = [e.to_dict() for e in entities]
         if self.fmt == "jsonl":
-            self.out.write(json.dumps({**doc.fields, "text": doc.text, "entities": ents}, ensure_ascii=False,
-                                      separators=(",", ":")) + "\n")
+            self.out.write(
+                json.dumps(
+                    {**doc.fields, "text": doc.text, "entities": ents}, ensure_ascii=False, separators=(",", ":")
+                )
+                + "\n"
+            )
         elif self.fmt == "csv":
             row = {**(doc.fields or {"text": doc.text}), "entities": ents}
             if self._csv is None:
@@ -175,15 +181,26 @@ def _annotate_chunk(texts: list[str]) -> list[list[Entity]]:
     return _worker_rec.predict_batch(texts)
 
 
-def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", workers: int = 1, model=None,
-             variant: str | None = None, column: str = "text", progress: bool | None = None, recognizer=None,
-             callback=None, budget: Budget = Budget(), scores: bool = True) -> dict:
+def annotate(
+    src: Path,
+    dst: Path | dict[str, Path],
+    fmt: str = "jsonl",
+    workers: int = 1,
+    model=None,
+    variant: str | None = None,
+    column: str = "text",
+    progress: bool | None = None,
+    recognizer=None,
+    callback=None,
+    budget: Budget = Budget(),
+    scores: bool = True,
+) -> dict:
     """Annotate every document of ``src``; returns documents, characters, entities per type, seconds, bad rows.
 
     ``dst`` is one output file in ``fmt``, or ``{format: path}`` to write several formats in one pass.
     ``recognizer`` reuses a loaded one (single process); ``callback(documents, characters)`` reports progress.
-    ``scores`` adds each entity's probability, as the app's Bulk tab does. ``budget`` bounds the job: past a bound it stops with LimitExceeded (a document over ``document_chars``
-    is skipped and reported instead).
+    ``scores`` adds each entity's probability, as the app's Bulk tab does. ``budget`` bounds the job: past a
+    bound it stops with LimitExceeded (a document over ``document_chars`` is skipped and reported instead).
     """
     from . import load
 
@@ -205,13 +222,17 @@ def annotate(src: Path, dst: "Path | dict[str, Path]", fmt: str = "jsonl", worke
                 for e in ents:
                     stats["entities"][e.type] = stats["entities"].get(e.type, 0) + 1
             if budget.output_bytes is not None and sum(h.tell() for h in handles) > budget.output_bytes:
-                raise LimitExceeded(f"the output would be larger than {budget.output_bytes:,} bytes "
-                                    f"(after {stats['documents']:,} documents); annotate a smaller file")
+                raise LimitExceeded(
+                    f"the output would be larger than {budget.output_bytes:,} bytes "
+                    f"(after {stats['documents']:,} documents); annotate a smaller file"
+                )
             if callback is not None:
                 callback(stats["documents"], stats["characters"])
             if show:
                 secs = time.perf_counter() - t0
-                sys.stderr.write(f"\r{stats['documents']} documents, {stats['characters'] / max(secs, 1e-9):,.0f} chars/s")
+                sys.stderr.write(
+                    f"\r{stats['documents']} documents, {stats['characters'] / max(secs, 1e-9):,.0f} chars/s"
+                )
 
         if workers <= 1:
             rec = recognizer or load(model, variant, cache_size=0, scores=scores)
@@ -250,6 +271,7 @@ def _within(docs: Iterable[Doc], budget: Budget, stats: dict) -> Iterator[Doc]:
             continue
         chars += len(d.text)
         if budget.characters is not None and chars > budget.characters:
-            raise LimitExceeded(f"the file has more than {budget.characters:,} characters of text; "
-                                "split it into smaller files")
+            raise LimitExceeded(
+                f"the file has more than {budget.characters:,} characters of text; split it into smaller files"
+            )
         yield d

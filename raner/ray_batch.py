@@ -23,12 +23,12 @@ class Annotator:
     """A Ray Data callable class: loads the model once per worker, annotates a batch of texts."""
 
     def __init__(self, model: str | None = None, variant: str | None = None):
-        self.rec = load(model, variant, cache_size=0)
+        self.rec = load(model, variant, cache_size=0, scores=True)  # what `python -m raner annotate` writes
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(t) for t in batch["text"]]
         found = self.rec.predict_batch(texts)
-        rows = [json.dumps([e.to_dict() for e in ents], ensure_ascii=False) for ents in found]
+        rows = [json.dumps([e.to_dict() for e in ents], ensure_ascii=False, separators=(",", ":")) for ents in found]
         batch["entities"] = np.array(rows, dtype=object)
         return batch
 

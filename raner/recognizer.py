@@ -1,13 +1,14 @@
 """The Recognizer: text -> normalized chars -> ids -> ONNX emissions -> Viterbi tags -> entities."""
+
 from __future__ import annotations
 
 import json
 import threading
 import zipfile
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort
@@ -28,7 +29,9 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "msra-base"
 
 
 def _model_error(path: Path, file: str, e: Exception) -> ModelError:
-    return ModelError(f"cannot read {path / file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=path))
+    return ModelError(
+        f"cannot read {path / file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=path)
+    )
 
 
 @lru_cache(maxsize=16)
@@ -43,7 +46,9 @@ def _load_crf(path: Path, file: str) -> CRF:
     except Exception as e:  # numpy raises several types for a corrupt archive
         raise _model_error(path, file, e) from None
     if crf.transitions.shape != (len(manifest.labels),) * 2:
-        raise ModelError(f"{path / file}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels")
+        raise ModelError(
+            f"{path / file}: CRF size {crf.transitions.shape} does not match {len(manifest.labels)} labels"
+        )
     return crf
 
 
@@ -60,9 +65,12 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
     kind = inputs.get("kind", "chars")
     if kind == "wordpiece":
         from .wordpiece import WordPieceFeaturizer
+
         return WordPieceFeaturizer.from_inputs(manifest, inputs)
     if kind != "chars":
-        raise ModelError(f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars' and 'wordpiece')")
+        raise ModelError(
+            f"{path / 'manifest.json'}: unknown input kind {kind!r} (this runtime knows 'chars' and 'wordpiece')"
+        )
     current = "manifest.json"
     try:
         current = inputs["vocab"]
@@ -73,7 +81,9 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
             bigrams = read_table(manifest.file(current))
         if inputs.get("lexicon"):
             current = inputs["lexicon"]
-            lexicon = Lexicon.read(manifest.file(current), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
+            lexicon = Lexicon.read(
+                manifest.file(current), inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4)
+            )
         lac = None
         if inputs.get("lac_tokens"):
             current = inputs["lac_tokens"]
@@ -95,7 +105,10 @@ def _session(file: Path, threads: int) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(file), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types for corrupt files
-        raise ModelError(f"onnxruntime cannot load {file} ({type(e).__name__}: {str(e)[:200]}); " + REBUILD_HINT.format(path=file.parent)) from None
+        raise ModelError(
+            f"onnxruntime cannot load {file} ({type(e).__name__}: {str(e)[:200]}); "
+            + REBUILD_HINT.format(path=file.parent)
+        ) from None
 
 
 class Recognizer:
@@ -106,22 +119,38 @@ class Recognizer:
     again as decoding). Results are cached per text in a bounded LRU (``cache_size``, 0 disables).
     """
 
-    def __init__(self, path: str | Path = DEFAULT_MODEL, variant: str | None = None, threads: int = 1,
-                 batch_size: int = 32, cache_size: int = 1024, scores: bool = False,
-                 user_dict: "str | Path | UserDictionary | dict | None" = None):
+    def __init__(
+        self,
+        path: str | Path = DEFAULT_MODEL,
+        variant: str | None = None,
+        threads: int = 1,
+        batch_size: int = 32,
+        cache_size: int = 1024,
+        scores: bool = False,
+        user_dict: str | Path | UserDictionary | dict | None = None,
+    ):
         self.path = Path(path).resolve()
         self.manifest = _manifest(self.path)
         _load_crf(self.path, self.manifest.crf)  # the model's own CRF is checked whichever variant is asked for
         variant = variant or self.manifest.default_variant
         if variant not in self.manifest.variants:
-            raise UnknownVariantError(f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}")
+            raise UnknownVariantError(
+                f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}"
+            )
         self._featurizer = _featurizer(self.path, json.dumps(self.manifest.variant_inputs(variant), sort_keys=True))
         self._crf = _load_crf(self.path, self.manifest.variant_crf(variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
+        # Dynamic INT8 scales activations per call: such a variant runs each piece alone, so a text's entities
+        # never depend on what else is in the batch (predict_batch(xs) == [predict(x) for x in xs]).
+        self._pieces_per_call = batch_size if self.manifest.variants[variant].batch_invariant else 1
         self.user_dict = as_user_dict(user_dict, self.types)
         labels = self.manifest.labels
-        self._stop_tags = {kind: frozenset({labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ())
-                           for kind in self.types}
+        self._stop_tags = {
+            kind: frozenset(
+                {labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ()
+            )
+            for kind in self.types
+        }
         self._session = _session(self.manifest.file(self.manifest.variants[variant].file), threads)
         self._input_names = {i.name for i in self._session.get_inputs()}
         self._cache: OrderedDict[str, tuple[Entity, ...]] = OrderedDict()
@@ -144,15 +173,21 @@ class Recognizer:
         names.remove(self.manifest.default_variant)
         return (self.manifest.default_variant, *names)
 
-    def with_variant(self, variant: str) -> "Recognizer":
+    def with_variant(self, variant: str) -> Recognizer:
         """Another variant of the same model (sessions and files are shared, caches are not)."""
         return self.with_options(variant=variant)
 
-    def with_options(self, **changes) -> "Recognizer":
+    def with_options(self, **changes) -> Recognizer:
         """The same recognizer with some of its options changed (``variant``, ``threads``, ``batch_size``,
         ``cache_size``, ``scores``, ``user_dict``); every other option, the user dictionary included, is kept."""
-        options = {"variant": self.variant, "threads": self.threads, "batch_size": self.batch_size,
-                   "cache_size": self._cache_size, "scores": self.scores, "user_dict": self.user_dict}
+        options = {
+            "variant": self.variant,
+            "threads": self.threads,
+            "batch_size": self.batch_size,
+            "cache_size": self._cache_size,
+            "scores": self.scores,
+            "user_dict": self.user_dict,
+        }
         unknown = set(changes) - set(options)
         if unknown:
             raise TypeError(f"unknown recognizer options {sorted(unknown)}; these can change: {', '.join(options)}")
@@ -181,8 +216,13 @@ class Recognizer:
     def cache_info(self) -> dict:
         """Hits, misses, hit rate and size of the result cache."""
         total = self._hits + self._misses
-        return {"hits": self._hits, "misses": self._misses, "hit_rate": self._hits / total if total else 0.0,
-                "size": len(self._cache), "max_size": self._cache_size}
+        return {
+            "hits": self._hits,
+            "misses": self._misses,
+            "hit_rate": self._hits / total if total else 0.0,
+            "size": len(self._cache),
+            "max_size": self._cache_size,
+        }
 
     def emissions(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Raw per-character tag scores of already-short texts (for tests and benchmarks)."""
@@ -224,8 +264,8 @@ class Recognizer:
         pieces.sort(key=lambda p: len(p[2]))
         found: list[list[Entity]] = [[] for _ in texts]
         labels, scheme = self.manifest.labels, self.manifest.scheme
-        for s in range(0, len(pieces), self.batch_size):
-            group = pieces[s : s + self.batch_size]
+        for s in range(0, len(pieces), self._pieces_per_call):
+            group = pieces[s : s + self._pieces_per_call]
             encoded = [self._featurizer.encode(p[2]) for p in group]
             emissions = unit_emissions(self._emit(encoded), encoded)
             paths = self._crf.viterbi(emissions, [e.n_units for e in encoded])
@@ -234,7 +274,9 @@ class Recognizer:
                 spans = tags_to_spans([labels[j] for j in path], scheme)
                 tables = forward_backward(self._crf, em, len(path)) if spans and self.scores else None
                 for kind, a, b in spans:
-                    score = span_probability(self._crf, tables, em, path, a, b, self._stop_tags[kind]) if tables else None
+                    score = (
+                        span_probability(self._crf, tables, em, path, a, b, self._stop_tags[kind]) if tables else None
+                    )
                     a, b = enc.char_span(a, b)
                     found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
         if self.user_dict:

@@ -1,15 +1,17 @@
 """Load, soak and burst runs against the raner-lite app on loopback: throughput, latency, errors, server memory.
 
-python scripts/load.py                      # start app.py on a free loopback port; 32 clients for 30 s, 20,000-request soak, burst
-python scripts/load.py --quick              # a few seconds of each part, a burst of 2,000-character texts (tests/test_load.py)
+python scripts/load.py            # app.py on a free loopback port: 32 clients 30 s, a 20,000-request soak, a burst
+python scripts/load.py --quick    # a few seconds of each part, a burst of 2,000-character texts (tests/test_load.py)
 python scripts/load.py --parts load --duration 10
 python scripts/load.py --url http://127.0.0.1:7860 --pid 1234   # an app that is already running (memory needs --pid)
-python scripts/load.py --parts memory,hostile,heavy   # RSS over 5,000 distinct texts; every attack of docs/RELIABILITY.md;
+python scripts/load.py --parts memory,hostile,heavy
+    # RSS over 5,000 distinct texts; every attack of docs/RELIABILITY.md;
                                                       # 40 REST clients while a Bulk job and a benchmark run
 
 Only loopback targets (127.0.0.0/8, ::1, localhost) are accepted. Exit code 0 when every check passed, 1 when one
 failed, 2 for a bad argument or a server that would not start.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +59,9 @@ def check_loopback(url: str) -> str:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
         if host != "localhost":
-            raise RefusedTarget(f"refusing {host!r}: only loopback addresses (127.0.0.1, ::1, localhost) are allowed") from None
+            raise RefusedTarget(
+                f"refusing {host!r}: only loopback addresses (127.0.0.1, ::1, localhost) are allowed"
+            ) from None
         addresses = [ipaddress.ip_address(info[4][0]) for info in socket.getaddrinfo(host, parts.port or 80)]
     if not addresses or not all(a.is_loopback for a in addresses):
         raise RefusedTarget(f"refusing {host!r}: only loopback addresses (127.0.0.1, ::1, localhost) are allowed")
@@ -149,11 +153,17 @@ class Tally:
 
     def summary(self, seconds: float) -> dict:
         every = [x for v in self.latencies.values() for x in v]
-        return {"requests": self.count, "ok": self.ok, "rejected_503": self.rejected, "failed": self.failed,
-                "errors": dict(self.errors), "seconds": round(seconds, 1),
-                "requests_per_s": round(self.count / seconds, 1) if seconds else None,
-                "latency_ms": latency_summary(every),
-                "by_kind": {k: {"requests": len(v), **latency_summary(v)} for k, v in self.latencies.items() if v}}
+        return {
+            "requests": self.count,
+            "ok": self.ok,
+            "rejected_503": self.rejected,
+            "failed": self.failed,
+            "errors": dict(self.errors),
+            "seconds": round(seconds, 1),
+            "requests_per_s": round(self.count / seconds, 1) if seconds else None,
+            "latency_ms": latency_summary(every),
+            "by_kind": {k: {"requests": len(v), **latency_summary(v)} for k, v in self.latencies.items() if v},
+        }
 
 
 async def send(client: httpx.AsyncClient, text: str, kind: str, tally: Tally, allow_503: bool = False) -> None:
@@ -170,11 +180,14 @@ async def send(client: httpx.AsyncClient, text: str, kind: str, tally: Tally, al
         tally.refused_ms.append(ms)
         return
     if r.status_code != 200:
-        tally.fail(f"HTTP {r.status_code}" + (" without Retry-After" if r.status_code == 503 and not r.headers.get("retry-after") else ""))
+        tally.fail(
+            f"HTTP {r.status_code}"
+            + (" without Retry-After" if r.status_code == 503 and not r.headers.get("retry-after") else "")
+        )
         return
     try:
         entities = r.json()["entities"]
-        if any(text[e["start"]:e["end"]] != e["text"] for e in entities):
+        if any(text[e["start"] : e["end"]] != e["text"] for e in entities):
             tally.fail("entity offsets do not match the text")
             return
     except (ValueError, KeyError, TypeError):
@@ -224,7 +237,8 @@ async def run_load(url: str, clients: int, seconds: float, mix: dict[str, float]
 
 
 async def run_soak(url: str, total: int, clients: int, pid: int | None, pool: int, max_every: int, seed: int) -> dict:
-    """``total`` requests from ``clients`` callers; server memory after a warm-up tenth and at the end, cache hit rate."""
+    """``total`` requests from ``clients`` callers; server memory after a warm-up tenth and at the end, cache hit
+    rate."""
     info = await _health_of(url)
     maker = TextMaker(info["max_chars"], seed)
     tally = Tally()
@@ -254,13 +268,27 @@ async def run_soak(url: str, total: int, clients: int, pid: int | None, pool: in
     end = rss_mb(pid)
     start = marks.get("after_warmup")
     hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
-    return {"clients": clients, "distinct_texts": pool, "max_size_every": max_every, "warmup_requests": warmup,
-            **tally.summary(seconds),
-            "rss_mb": {"after_warmup": _r(start), "end": _r(end), "peak": _r(max(samples + [end or 0])) if pid else None,
-                       "growth": _r(end - start) if start is not None and end is not None else None,
-                       "limit": RSS_GROWTH_LIMIT_MB},
-            "cache": {"hits": hits, "misses": misses, "hit_rate": round(hits / (hits + misses), 3) if hits + misses else None,
-                      "size": after["size"], "max_size": after["max_size"]}}
+    return {
+        "clients": clients,
+        "distinct_texts": pool,
+        "max_size_every": max_every,
+        "warmup_requests": warmup,
+        **tally.summary(seconds),
+        "rss_mb": {
+            "after_warmup": _r(start),
+            "end": _r(end),
+            "peak": _r(max(samples + [end or 0])) if pid else None,
+            "growth": _r(end - start) if start is not None and end is not None else None,
+            "limit": RSS_GROWTH_LIMIT_MB,
+        },
+        "cache": {
+            "hits": hits,
+            "misses": misses,
+            "hit_rate": round(hits / (hits + misses), 3) if hits + misses else None,
+            "size": after["size"],
+            "max_size": after["max_size"],
+        },
+    }
 
 
 async def run_burst(url: str, size: int, rounds: int, chars: int | None, pid: int | None, seed: int) -> dict:
@@ -273,14 +301,24 @@ async def run_burst(url: str, size: int, rounds: int, chars: int | None, pid: in
     results = []
     for n in range(rounds):
         results.append(await _burst_once(url, size, pid, TextMaker(chars, seed + n)))
-    growth = (results[-1]["rss_mb"]["after"] - results[0]["rss_mb"]["after"]
-              if rounds > 1 and results[0]["rss_mb"]["after"] is not None else None)
-    return {"requests": size * rounds, "characters_each": chars, "rounds": results, "queue_limit": info["queue"]["workers"] + info["queue"]["max_waiting"],
-            "ok": sum(r["ok"] for r in results), "rejected_503": sum(r["rejected_503"] for r in results),
-            "failed": sum(r["failed"] for r in results),
-            "errors": dict(sum((Counter(r["errors"]) for r in results), Counter())),
-            "rss_growth_after_first_round_mb": _r(growth), "healthy_after": all(r["healthy_after"] for r in results),
-            "queue_after": results[-1]["queue_after"]}
+    growth = (
+        results[-1]["rss_mb"]["after"] - results[0]["rss_mb"]["after"]
+        if rounds > 1 and results[0]["rss_mb"]["after"] is not None
+        else None
+    )
+    return {
+        "requests": size * rounds,
+        "characters_each": chars,
+        "rounds": results,
+        "queue_limit": info["queue"]["workers"] + info["queue"]["max_waiting"],
+        "ok": sum(r["ok"] for r in results),
+        "rejected_503": sum(r["rejected_503"] for r in results),
+        "failed": sum(r["failed"] for r in results),
+        "errors": dict(sum((Counter(r["errors"]) for r in results), Counter())),
+        "rss_growth_after_first_round_mb": _r(growth),
+        "healthy_after": all(r["healthy_after"] for r in results),
+        "queue_after": results[-1]["queue_after"],
+    }
 
 
 async def _burst_once(url: str, size: int, pid: int | None, maker: TextMaker) -> dict:
@@ -309,18 +347,26 @@ async def _burst_once(url: str, size: int, pid: int | None, maker: TextMaker) ->
             after = await health(client)
         except (httpx.HTTPError, ValueError) as e:
             after = {"status": f"no answer: {type(e).__name__}"}
-    return {**tally.summary(seconds), "refused_latency_ms": latency_summary(tally.refused_ms), "probe_1s_in": probe,
-            "rss_mb": {"before": _r(before), "peak": _r(max(peak)) if pid else None, "after": _r(rss_mb(pid))},
-            "healthy_after": after.get("status") == "ok", "queue_after": after.get("queue")}
+    return {
+        **tally.summary(seconds),
+        "refused_latency_ms": latency_summary(tally.refused_ms),
+        "probe_1s_in": probe,
+        "rss_mb": {"before": _r(before), "peak": _r(max(peak)) if pid else None, "after": _r(rss_mb(pid))},
+        "healthy_after": after.get("status") == "ok",
+        "queue_after": after.get("queue"),
+    }
 
 
 async def _probe(url: str, short_text: str) -> dict:
-    """A second client, one second into a burst: does health answer, and how fast is a short text answered or refused?"""
+    """A second client, one second into a burst: does health answer, and how fast is a short text answered or
+    refused?"""
     await asyncio.sleep(1.0)
     out: dict = {}
     async with new_client(url, 2, timeout=60) as client:
-        for name, call in (("health", lambda: client.get("/api/health")),
-                           ("short_text", lambda: client.post("/api/ner", json={"text": short_text}))):
+        for name, call in (
+            ("health", lambda: client.get("/api/health")),
+            ("short_text", lambda: client.post("/api/ner", json={"text": short_text})),
+        ):
             t0 = time.perf_counter()
             try:
                 r = await call()
@@ -343,8 +389,10 @@ async def call_event(client: httpx.AsyncClient, elem_id: str, data: list, timeou
     fn = next(i for i, d in enumerate(config["dependencies"]) if [button, "click"] in [list(t) for t in d["targets"]])
     session = f"probe{time.time_ns()}{random.random()}"
     t0 = time.perf_counter()
-    r = await client.post("/gradio_api/queue/join", json={"data": data, "fn_index": fn, "session_hash": session,
-                                                          "event_data": None, "trigger_id": None})
+    r = await client.post(
+        "/gradio_api/queue/join",
+        json={"data": data, "fn_index": fn, "session_hash": session, "event_data": None, "trigger_id": None},
+    )
     if r.status_code != 200:
         return {"status": r.status_code, "seconds": round(time.perf_counter() - t0, 2), "error": r.text[:200]}
     async with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
@@ -353,9 +401,12 @@ async def call_event(client: httpx.AsyncClient, elem_id: str, data: list, timeou
                 msg = json.loads(line[5:])
                 if msg.get("msg") == "process_completed":
                     out = msg.get("output") or {}
-                    return {"success": msg.get("success"), "seconds": round(time.perf_counter() - t0, 2),
-                            "error": (out.get("error") or "")[:200] if not msg.get("success") else None,
-                            "data": out.get("data") if msg.get("success") else None}
+                    return {
+                        "success": msg.get("success"),
+                        "seconds": round(time.perf_counter() - t0, 2),
+                        "error": (out.get("error") or "")[:200] if not msg.get("success") else None,
+                        "data": out.get("data") if msg.get("success") else None,
+                    }
     return {"success": None, "seconds": round(time.perf_counter() - t0, 2), "error": "no completion message"}
 
 
@@ -381,18 +432,22 @@ async def run_hostile(url: str) -> dict:
             r2 = await client.post(path, content=body, headers={"content-type": "application/json"})
             out[name] = {"status": r2.status_code, "seconds": round(time.perf_counter() - t0, 2)}
         t0 = time.perf_counter()
-        r2 = await client.post("/gradio_api/upload", files=[("files", (f"f{i}.txt", b"x" * 15_000_000)) for i in range(5)])
+        r2 = await client.post(
+            "/gradio_api/upload", files=[("files", (f"f{i}.txt", b"x" * 15_000_000)) for i in range(5)]
+        )
         out["upload_5x15mb"] = {"status": r2.status_code, "seconds": round(time.perf_counter() - t0, 2)}
         status, newlines = await upload(client, "newlines.txt", b"\n" * 4_900_000)
         r = await call_event(client, "rl-bulk-run", [newlines, "text", "", "jsonl"]) if newlines else {"status": status}
         out["bulk_4.9mb_of_newlines"] = r
         status, line = await upload(client, "line.txt", ("长" * 100_000).encode("utf-8"))
         r = await call_event(client, "rl-bulk-run", [line, "text", "", "jsonl"]) if line else {"status": status}
-        out["bulk_one_100k_line"] = {k: v for k, v in r.items() if k != "data"} | {"summary": (r.get("data") or [None, ""])[1]}
+        out["bulk_one_100k_line"] = {k: v for k, v in r.items() if k != "data"} | {
+            "summary": (r.get("data") or [None, ""])[1]
+        }
         status, many = await upload(client, "many.txt", ("马云在杭州阿里巴巴总部发表演讲。\n" * 80_000).encode("utf-8"))
         r = await call_event(client, "rl-bulk-run", [many, "text", "", "jsonl"]) if many else {"status": status}
         out["bulk_1.3m_chars"] = r
-        status, formula = await upload(client, "f.txt", "=HYPERLINK(\"http://x\")\n@SUM(1)\n".encode("utf-8"))
+        status, formula = await upload(client, "f.txt", b'=HYPERLINK("http://x")\n@SUM(1)\n')
         r = await call_event(client, "rl-bulk-run", [formula, "text", "", "csv"])
         got = (await client.get("/gradio_api/file=" + r["data"][0][0]["path"])).text if r.get("success") else ""
         out["csv_formula"] = {"success": r.get("success"), "escaped": "'=HYPERLINK" in got and "'@SUM" in got}
@@ -402,11 +457,13 @@ async def run_hostile(url: str) -> dict:
             flood = await asyncio.gather(*(call_event(wide, "rl-bench-run", ["马云在杭州。", 100]) for _ in range(70)))
         t0 = time.perf_counter()
         ner = await client.post("/api/ner", json={"text": "马云在杭州。"})
-        out["benchmark_flood_70"] = {"completed": sum(1 for f in flood if f.get("success")),
-                                     "refused": sum(1 for f in flood if f.get("success") is False),
-                                     "refused_within_1s": sum(1 for f in flood if f.get("success") is False and f["seconds"] < 1),
-                                     "other": [f for f in flood if f.get("success") is None][:2],
-                                     "rest_after": ner.status_code}
+        out["benchmark_flood_70"] = {
+            "completed": sum(1 for f in flood if f.get("success")),
+            "refused": sum(1 for f in flood if f.get("success") is False),
+            "refused_within_1s": sum(1 for f in flood if f.get("success") is False and f["seconds"] < 1),
+            "other": [f for f in flood if f.get("success") is None][:2],
+            "rest_after": ner.status_code,
+        }
     return out
 
 
@@ -415,15 +472,20 @@ async def run_heavy(url: str, clients: int, seconds: float, seed: int) -> dict:
     info = await _health_of(url)
     maker = TextMaker(info["max_chars"], seed)
     async with new_client(url, 8, timeout=300) as client:
-        _, big = await upload(client, "big.txt", ("".join(maker.typical() for _ in range(4)) + "\n").encode("utf-8") * 1200)
+        _, big = await upload(
+            client, "big.txt", ("".join(maker.typical() for _ in range(4)) + "\n").encode("utf-8") * 1200
+        )
         bulk = asyncio.create_task(call_event(client, "rl-bulk-run", [big, "text", "", "jsonl"]))
         lines = "\n".join(maker.typical()[:100] for _ in range(20))
         bench = asyncio.create_task(call_event(client, "rl-bench-run", [lines, 100]))
         await asyncio.sleep(2)
         load = await run_load(url, clients, seconds, {"short": 1.0}, seed)
         bulk_r, bench_r = await bulk, await bench
-    return {"load": load, "bulk": {k: v for k, v in bulk_r.items() if k != "data"},
-            "benchmark": {k: v for k, v in bench_r.items() if k != "data"}}
+    return {
+        "load": load,
+        "bulk": {k: v for k, v in bulk_r.items() if k != "data"},
+        "benchmark": {k: v for k, v in bench_r.items() if k != "data"},
+    }
 
 
 async def run_memory(url: str, pid: int | None, texts: int, seed: int) -> dict:
@@ -432,16 +494,20 @@ async def run_memory(url: str, pid: int | None, texts: int, seed: int) -> dict:
     sentences = TextMaker(2000, seed).sentences
     start = rss_mb(pid)
     async with new_client(url, 4) as client:
+
         async def one(i: int) -> None:
             n = rng.randint(5, 2000)
             text = "".join(rng.choice(sentences) for _ in range(n // 10 + 1))[: n - 6] + f"#{i:05d}"
             r = await client.post("/api/ner", json={"text": text})
             r.raise_for_status()
+
         for i in range(0, texts, 4):
             await asyncio.gather(*(one(i + k) for k in range(4)))
     end = rss_mb(pid)
-    return {"texts": texts, "rss_mb": {"start": _r(start), "end": _r(end),
-                                       "growth": _r(end - start) if start and end else None}}
+    return {
+        "texts": texts,
+        "rss_mb": {"start": _r(start), "end": _r(end), "growth": _r(end - start) if start and end else None},
+    }
 
 
 def _r(x: float | None) -> float | None:
@@ -457,35 +523,79 @@ def checks(report: dict) -> list[dict]:
             out.append({"check": f"{part}: no failed requests", "ok": r["failed"] == 0, "detail": r["errors"]})
     if "soak" in report:
         g = report["soak"]["rss_mb"]["growth"]
-        out.append({"check": f"soak: server RSS grows < {RSS_GROWTH_LIMIT_MB:g} MB", "ok": g is None or g < RSS_GROWTH_LIMIT_MB,
-                    "detail": "no --pid: not measured" if g is None else f"{g} MB"})
+        out.append(
+            {
+                "check": f"soak: server RSS grows < {RSS_GROWTH_LIMIT_MB:g} MB",
+                "ok": g is None or g < RSS_GROWTH_LIMIT_MB,
+                "detail": "no --pid: not measured" if g is None else f"{g} MB",
+            }
+        )
     if "burst" in report:
         b = report["burst"]
-        out.append({"check": "burst: every request answered 200 or 503 + Retry-After", "ok": b["ok"] + b["rejected_503"] == b["requests"],
-                    "detail": f"{b['ok']} ok, {b['rejected_503']} refused"})
+        out.append(
+            {
+                "check": "burst: every request answered 200 or 503 + Retry-After",
+                "ok": b["ok"] + b["rejected_503"] == b["requests"],
+                "detail": f"{b['ok']} ok, {b['rejected_503']} refused",
+            }
+        )
         out.append({"check": "burst: server healthy afterwards", "ok": b["healthy_after"], "detail": b["queue_after"]})
         g = b["rss_growth_after_first_round_mb"]
         if g is not None:
-            out.append({"check": f"burst: server RSS levels off (after last round - after first < {RSS_GROWTH_LIMIT_MB:g} MB)",
-                        "ok": g < RSS_GROWTH_LIMIT_MB, "detail": f"{g} MB"})
+            out.append(
+                {
+                    "check": "burst: server RSS levels off "
+                    f"(after last round - after first < {RSS_GROWTH_LIMIT_MB:g} MB)",
+                    "ok": g < RSS_GROWTH_LIMIT_MB,
+                    "detail": f"{g} MB",
+                }
+            )
     if "hostile" in report:
         h = report["hostile"]
-        out.append({"check": "hostile: forged path refused", "ok": h["forged_path"]["refused"], "detail": h["forged_path"].get("error")})
+        out.append(
+            {
+                "check": "hostile: forged path refused",
+                "ok": h["forged_path"]["refused"],
+                "detail": h["forged_path"].get("error"),
+            }
+        )
         fast = {k: h[k] for k in ("queue_join_100mb", "rest_100mb", "upload_5x15mb")}
-        out.append({"check": "hostile: oversized bodies get 413 within 1 s",
-                    "ok": all(v["status"] == 413 and v["seconds"] < 1 for v in fast.values()), "detail": fast})
-        out.append({"check": "hostile: CSV formulas escaped", "ok": h["csv_formula"]["escaped"], "detail": h["csv_formula"]})
+        out.append(
+            {
+                "check": "hostile: oversized bodies get 413 within 1 s",
+                "ok": all(v["status"] == 413 and v["seconds"] < 1 for v in fast.values()),
+                "detail": fast,
+            }
+        )
+        out.append(
+            {"check": "hostile: CSV formulas escaped", "ok": h["csv_formula"]["escaped"], "detail": h["csv_formula"]}
+        )
         f = h["benchmark_flood_70"]
-        out.append({"check": "hostile: a benchmark flood is turned away and REST still answers",
-                    "ok": f["rest_after"] == 200 and f["completed"] + f["refused"] == 70, "detail": f})
+        out.append(
+            {
+                "check": "hostile: a benchmark flood is turned away and REST still answers",
+                "ok": f["rest_after"] == 200 and f["completed"] + f["refused"] == 70,
+                "detail": f,
+            }
+        )
     if "heavy" in report:
         p95 = report["heavy"]["load"]["latency_ms"]["p95"]
-        out.append({"check": "heavy: REST p95 <= 1 s while a Bulk job and a benchmark run", "ok": p95 is not None and p95 <= 1000,
-                    "detail": f"p95 {p95} ms"})
+        out.append(
+            {
+                "check": "heavy: REST p95 <= 1 s while a Bulk job and a benchmark run",
+                "ok": p95 is not None and p95 <= 1000,
+                "detail": f"p95 {p95} ms",
+            }
+        )
     if "memory" in report:
         g = report["memory"]["rss_mb"]["growth"]
-        out.append({"check": "memory: RSS growth <= 50 MB over the distinct texts", "ok": g is None or g <= 50,
-                    "detail": report["memory"]["rss_mb"]})
+        out.append(
+            {
+                "check": "memory: RSS growth <= 50 MB over the distinct texts",
+                "ok": g is None or g <= 50,
+                "detail": report["memory"]["rss_mb"],
+            }
+        )
     return out
 
 
@@ -494,11 +604,18 @@ def start_server(model: str | None, threads: int) -> tuple[subprocess.Popen, str
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False",
-               RANER_THREADS=str(threads))
+    env = dict(
+        os.environ,
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+        GRADIO_ANALYTICS_ENABLED="False",
+        RANER_THREADS=str(threads),
+    )
     if model:
         env["RANER_MODEL"] = model
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -522,24 +639,36 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python scripts/load.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python scripts/load.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--url", help="an app already running on loopback (default: start app.py on a free port)")
     ap.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory (VmRSS)")
     ap.add_argument("--model", help="model directory for the app this script starts (default: the shipped model)")
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads of the app this script starts")
     ap.add_argument("--parts", default="load,soak,burst", help=f"comma-separated, from: {', '.join(PARTS)}")
     ap.add_argument("--memory-texts", type=int, default=5000, help="memory part: distinct texts of 5-2,000 characters")
-    ap.add_argument("--quick", action="store_true", help="5 s load, 1,000-request soak, one 200-request burst of 2,000-character texts")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="5 s load, 1,000-request soak, one 200-request burst of 2,000-character texts",
+    )
     ap.add_argument("--clients", type=int, default=32, help="concurrent clients of the load part")
     ap.add_argument("--duration", type=float, help="seconds of the load part (default 30; 5 with --quick)")
     ap.add_argument("--mix", default="short=0.75,typical=0.2,max=0.05", help="load part: share of each request size")
     ap.add_argument("--soak", type=int, help="requests of the soak (default 20,000; 1,000 with --quick)")
     ap.add_argument("--soak-clients", type=int, default=8)
-    ap.add_argument("--soak-pool", type=int, default=5000, help="distinct texts the soak draws from (the cache holds 1,024)")
+    ap.add_argument(
+        "--soak-pool", type=int, default=5000, help="distinct texts the soak draws from (the cache holds 1,024)"
+    )
     ap.add_argument("--soak-max-every", type=int, default=500, help="every Nth soak request is maximum-size (0: never)")
     ap.add_argument("--burst", type=int, help="simultaneous maximum-size requests (default 512; 200 with --quick)")
     ap.add_argument("--burst-rounds", type=int, help="bursts one after another (default 3; 1 with --quick)")
-    ap.add_argument("--burst-chars", type=int, help="characters of each burst text (default: the server's max_chars; 2,000 with --quick)")
+    ap.add_argument(
+        "--burst-chars",
+        type=int,
+        help="characters of each burst text (default: the server's max_chars; 2,000 with --quick)",
+    )
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, help="also write the report here as JSON")
     args = ap.parse_args(argv)
@@ -563,17 +692,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     """Every requested part in turn against one server; the report with its checks."""
-    report: dict = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine_info(),
-                    "load_average_at_start": os.getloadavg(), "url": url, "server_pid": pid,
-                    "server_rss_mb_at_start": _r(rss_mb(pid))}
+    report: dict = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "load_average_at_start": os.getloadavg(),
+        "url": url,
+        "server_pid": pid,
+        "server_rss_mb_at_start": _r(rss_mb(pid)),
+    }
     if "load" in args.parts:
         report["load"] = asyncio.run(run_load(url, args.clients, args.duration, args.mix, args.seed))
         _progress("load", report["load"])
     if "soak" in args.parts:
-        report["soak"] = asyncio.run(run_soak(url, args.soak, args.soak_clients, pid, args.soak_pool, args.soak_max_every, args.seed + 1))
+        report["soak"] = asyncio.run(
+            run_soak(url, args.soak, args.soak_clients, pid, args.soak_pool, args.soak_max_every, args.seed + 1)
+        )
         _progress("soak", report["soak"])
     if "burst" in args.parts:
-        report["burst"] = asyncio.run(run_burst(url, args.burst, args.burst_rounds, args.burst_chars, pid, args.seed + 2))
+        report["burst"] = asyncio.run(
+            run_burst(url, args.burst, args.burst_rounds, args.burst_chars, pid, args.seed + 2)
+        )
         _progress("burst", report["burst"])
     if "memory" in args.parts:
         report["memory"] = asyncio.run(run_memory(url, pid, args.memory_texts, args.seed + 3))
@@ -598,8 +736,11 @@ def _progress(part: str, r: dict) -> None:
             _progress(f"{part} {i}/{len(r['rounds'])}", one)
         return
     lat = r["latency_ms"]
-    line = (f"{part}: {r['requests']} requests in {r['seconds']} s ({r['requests_per_s']}/s), ok {r['ok']}, "
-            f"503 {r['rejected_503']}, failed {r['failed']}; latency ms p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}")
+    line = (
+        f"{part}: {r['requests']} requests in {r['seconds']} s ({r['requests_per_s']}/s), ok {r['ok']}, "
+        f"503 {r['rejected_503']}, failed {r['failed']}; "
+        f"latency ms p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} max {lat['max']}"
+    )
     if "rss_mb" in r:
         line += f"; RSS MB {r['rss_mb']}"
     if "cache" in r:

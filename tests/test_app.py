@@ -1,4 +1,5 @@
 """The running app: Gradio named API through gradio_client, and the REST API."""
+
 import httpx
 import pytest
 from gradio_client import Client
@@ -34,7 +35,9 @@ def test_named_api_benchmark(client):
     table, *_, raw = client.predict("马云在杭州。", 3, api_name="/benchmark")
     default = raner.load().variant
     variants = [row[0].replace("★ ", "").replace(" (default)", "") for row in table["value"]["data"]]
-    assert set(variants) == set(raner.load().variants) and f"★ {default} (default)" in [r[0] for r in table["value"]["data"]]
+    assert set(variants) == set(raner.load().variants) and f"★ {default} (default)" in [
+        r[0] for r in table["value"]["data"]
+    ]
     assert raw["repeats"] == 3 and all(r["ms a sentence (median)"] > 0 for r in raw["results"])
 
 
@@ -65,10 +68,10 @@ def test_health_get_and_head_have_their_own_operation_ids(server):
     assert sorted(ops) == ["health", "health_head"]
 
 
-def test_rest_user_dict_takes_lines_like_the_app(server):
-    r = httpx.post(server + "/api/ner", json={"text": "字节跳动发布新品", "user_dict": "字节跳动 ORG\n梁汝波 PER"})
-    assert r.status_code == 200 and r.json()["entities"][0] == {"text": "字节跳动", "type": "ORG", "start": 0, "end": 4,
-                                                              "score": 1.0}
+def test_rest_user_dict_types_are_the_models_own(server):
+    schema = httpx.get(server + "/openapi.json").json()["components"]["schemas"]["NerRequest"]["properties"]
+    obj = next(o for o in schema["user_dict"]["anyOf"] if o.get("type") == "object")
+    assert sorted(obj["additionalProperties"]["enum"]) == sorted(raner.load().types)
 
 
 def test_examples_do_not_start_alike():
@@ -111,16 +114,19 @@ def test_old_bulk_jobs_are_removed_and_fresh_ones_kept(tmp_path):
     assert not old.exists() and fresh.exists() and other.exists()
 
 
-@pytest.mark.parametrize("kwargs,status,needle", [
-    ({"content": b""}, 422, "body"),
-    ({"json": {}}, 422, "text"),
-    ({"json": {"text": 5}}, 422, "string"),
-    ({"json": {"text": "x", "variant": "nope"}}, 422, "unknown variant"),
-    ({"json": {"text": "x", "extra": 1}}, 422, "extra"),
-    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
-    ({"content": "马云".encode(), "headers": {"content-type": "text/plain"}}, 422, "invalid"),
-    ({"json": {"text": "字" * 20001}}, 413, "20000"),
-])
+@pytest.mark.parametrize(
+    "kwargs,status,needle",
+    [
+        ({"content": b""}, 422, "body"),
+        ({"json": {}}, 422, "text"),
+        ({"json": {"text": 5}}, 422, "string"),
+        ({"json": {"text": "x", "variant": "nope"}}, 422, "unknown variant"),
+        ({"json": {"text": "x", "extra": 1}}, 422, "extra"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"content": "马云".encode(), "headers": {"content-type": "text/plain"}}, 422, "invalid"),
+        ({"json": {"text": "字" * 20001}}, 413, "20000"),
+    ],
+)
 def test_rest_bad_requests_get_json_4xx(server, kwargs, status, needle):
     r = httpx.post(server + "/api/ner", **kwargs)
     assert r.status_code == status, r.text
@@ -142,7 +148,7 @@ def test_user_dictionary_through_rest_and_gradio(server, client):
     assert r.status_code == 200
     found = {(e["text"], e["type"]) for e in r.json()["entities"]}
     assert {("字节跳动", "ORG"), ("梁汝波", "PER")} <= found
-    assert all(text[e["start"]:e["end"]] == e["text"] for e in r.json()["entities"])
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in r.json()["entities"])
     bad = httpx.post(server + "/api/ner", json={"text": text, "user_dict": {"字节跳动": "COMPANY"}})
     assert bad.status_code == 422 and "user_dict" in bad.json()["error"]
     out = client.predict(text, "", "字节跳动 ORG", api_name="/ner")

@@ -49,8 +49,9 @@ def test_detect_tab_highlights_entities(page, tmp_path):
 
 
 def test_compression_tab_tells_the_story_before_and_after_a_run(page, tmp_path):
-    import raner
     from playwright.sync_api import expect
+
+    import raner
 
     page.get_by_role("tab", name="压缩对比 · Compression").click()
     default = raner.load().variant

@@ -1,5 +1,6 @@
 """The corpus readers map MSRA, Weibo, Resume and CLUENER onto the project's guideline; build_corpus writes data the
 trainer reads. Tiny inline fixtures for each rule; one slow test reads the real ../shared/data."""
+
 import json
 from collections import Counter
 from pathlib import Path
@@ -7,8 +8,20 @@ from pathlib import Path
 import pytest
 
 from compression import build_corpus
-from compression.corpora import (DEFAULT_CORPORA, dedupe, extend_surname_titles, fill_country_names, places_in,
-                                 read_cluener, read_corpora, read_msra, read_resume, read_weibo, shares_window, split_place)
+from compression.corpora import (
+    DEFAULT_CORPORA,
+    dedupe,
+    extend_surname_titles,
+    fill_country_names,
+    places_in,
+    read_cluener,
+    read_corpora,
+    read_msra,
+    read_resume,
+    read_weibo,
+    shares_window,
+    split_place,
+)
 from compression.data import Sentence, read_conll
 from raner.spans import tags_to_spans
 
@@ -27,7 +40,7 @@ def bio(text: str, marks: dict[str, str]) -> list[tuple[str, str]]:
     tags = ["O"] * len(text)
     for sub, kind in marks.items():
         a = text.index(sub)
-        tags[a:a + len(sub)] = [f"B-{kind}"] + [f"I-{kind}"] * (len(sub) - 1)
+        tags[a : a + len(sub)] = [f"B-{kind}"] + [f"I-{kind}"] * (len(sub) - 1)
     return list(zip(text, tags))
 
 
@@ -47,30 +60,94 @@ def corpora(tmp_path: Path) -> Path:
     (root / "msra" / "train.txt").write_text(conll(MSRA_TRAIN), encoding="utf-8")
     (root / "msra" / "dev.txt").write_text(conll([bio("中方欢迎陈某", {"中": "LOC", "陈": "PER"})]), encoding="utf-8")
     (root / "msra" / "test.txt").write_text(conll([bio("测试句子不读", {})]), encoding="utf-8")
-    weibo = [[("张0", "B-PER.NAM"), ("三1", "I-PER.NAM"), ("在0", "O"), ("北0", "B-GPE.NAM"), ("京1", "I-GPE.NAM"),
-              ("见0", "O"), ("小0", "B-PER.NOM"), ("编1", "I-PER.NOM"), ("p10", "O"), ("\ufffd\ufffd0", "O")],
-             [("去0", "O"), ("故0", "B-LOC.NAM"), ("宫1", "I-LOC.NAM"), ("和0", "O"), ("医0", "B-ORG.NOM"), ("院1", "I-ORG.NOM")]]
+    weibo = [
+        [
+            ("张0", "B-PER.NAM"),
+            ("三1", "I-PER.NAM"),
+            ("在0", "O"),
+            ("北0", "B-GPE.NAM"),
+            ("京1", "I-GPE.NAM"),
+            ("见0", "O"),
+            ("小0", "B-PER.NOM"),
+            ("编1", "I-PER.NOM"),
+            ("p10", "O"),
+            ("\ufffd\ufffd0", "O"),
+        ],
+        [
+            ("去0", "O"),
+            ("故0", "B-LOC.NAM"),
+            ("宫1", "I-LOC.NAM"),
+            ("和0", "O"),
+            ("医0", "B-ORG.NOM"),
+            ("院1", "I-ORG.NOM"),
+        ],
+    ]
     (root / "weibo" / "train.txt").write_text(conll(weibo), encoding="utf-8")
     (root / "weibo" / "dev.txt").write_text(conll([weibo[1]]), encoding="utf-8")
-    resume = [[("高", "B-NAME"), ("勇", "E-NAME"), ("，", "O"), ("中", "B-CONT"), ("国", "M-CONT"), ("国", "M-CONT"),
-               ("籍", "E-CONT"), ("，", "O"), ("浙", "B-LOC"), ("江", "M-LOC"), ("人", "E-LOC"), ("，", "O"),
-               ("汉", "B-RACE"), ("族", "E-RACE"), ("，", "O"), ("现", "O"), ("任", "O"), ("本", "B-ORG"), ("公", "M-ORG"),
-               ("司", "E-ORG"), ("董", "B-TITLE"), ("事", "E-TITLE")],
-              [("杨", "S-NAME"), ("先", "O"), ("生", "O"), ("毕", "O"), ("业", "O"), ("于", "O"), ("清", "B-ORG"),
-               ("华", "M-ORG"), ("大", "M-ORG"), ("学", "E-ORG"), ("，", "O"), ("硕", "B-EDU"), ("士", "E-EDU")]]
+    resume = [
+        [
+            ("高", "B-NAME"),
+            ("勇", "E-NAME"),
+            ("，", "O"),
+            ("中", "B-CONT"),
+            ("国", "M-CONT"),
+            ("国", "M-CONT"),
+            ("籍", "E-CONT"),
+            ("，", "O"),
+            ("浙", "B-LOC"),
+            ("江", "M-LOC"),
+            ("人", "E-LOC"),
+            ("，", "O"),
+            ("汉", "B-RACE"),
+            ("族", "E-RACE"),
+            ("，", "O"),
+            ("现", "O"),
+            ("任", "O"),
+            ("本", "B-ORG"),
+            ("公", "M-ORG"),
+            ("司", "E-ORG"),
+            ("董", "B-TITLE"),
+            ("事", "E-TITLE"),
+        ],
+        [
+            ("杨", "S-NAME"),
+            ("先", "O"),
+            ("生", "O"),
+            ("毕", "O"),
+            ("业", "O"),
+            ("于", "O"),
+            ("清", "B-ORG"),
+            ("华", "M-ORG"),
+            ("大", "M-ORG"),
+            ("学", "E-ORG"),
+            ("，", "O"),
+            ("硕", "B-EDU"),
+            ("士", "E-EDU"),
+        ],
+    ]
     (root / "resume" / "train.txt").write_text(conll(resume, " "), encoding="utf-8")
     (root / "resume" / "dev.txt").write_text(conll([resume[1]], " "), encoding="utf-8")
     rows = [
         {"text": "叶老桂在浙商银行工作", "label": {"name": {"叶老桂": [[0, 2]]}, "company": {"浙商银行": [[4, 7]]}}},
         {"text": "他住在北京市海淀区中关村大街27号", "label": {"address": {"北京市海淀区中关村大街27号": [[3, 16]]}}},
-        {"text": "玩《魔兽世界》的总经理", "label": {"game": {"《魔兽世界》": [[1, 6]]}, "position": {"总经理": [[8, 10]]}}},
-        {"text": "米兰和政府都在洱海", "label": {"organization": {"米兰": [[0, 1]]}, "government": {"政府": [[3, 4]]},
-                                            "scene": {"洱海": [[7, 8]]}}},
+        {
+            "text": "玩《魔兽世界》的总经理",
+            "label": {"game": {"《魔兽世界》": [[1, 6]]}, "position": {"总经理": [[8, 10]]}},
+        },
+        {
+            "text": "米兰和政府都在洱海",
+            "label": {
+                "organization": {"米兰": [[0, 1]]},
+                "government": {"政府": [[3, 4]]},
+                "scene": {"洱海": [[7, 8]]},
+            },
+        },
         {"text": "地址是潮白河畔的夏威夷水岸1号", "label": {"address": {"潮白河畔的夏威夷水岸1号": [[3, 14]]}}},
         {"text": "他去了美国。", "label": {}},
     ] + [{"text": f"第{i}句没有实体", "label": {}} for i in range(14)]
-    (root / "cluener" / "train.json").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                                                 encoding="utf-8")
+    (root / "cluener" / "train.json").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
     return root
 
 

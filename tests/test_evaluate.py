@@ -1,5 +1,6 @@
 """The multi-set evaluation command and the peer-tool bridge, with fake systems and a fake peer worker
 (the real peers live in their own venv and are never needed here)."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,10 @@ def sent(text: str, spans) -> Sentence:
     return Sentence(text, spans_to_tags(spans, len(text)))
 
 
-SET_A = [sent("马云在杭州演讲", [("PER", 0, 2), ("LOC", 3, 5)]),
-         sent("张三去了北京大学", [("PER", 0, 2), ("ORG", 4, 8)])]
+SET_A = [
+    sent("马云在杭州演讲", [("PER", 0, 2), ("LOC", 3, 5)]),
+    sent("张三去了北京大学", [("PER", 0, 2), ("ORG", 4, 8)]),
+]
 SET_B = [sent("李四在上海", [("PER", 0, 2), ("LOC", 3, 5)])]
 TRAIN = [sent("马云来了", [("PER", 0, 2)]), sent("上海很大", [("LOC", 0, 2)])]
 
@@ -36,6 +39,7 @@ def fake_recognizer(answers: dict[str, list]):
 
 
 # ---- reading sets ---------------------------------------------------------------------------------
+
 
 def test_read_set_tells_conll_from_markup(tmp_path):
     conll = tmp_path / "a.txt"
@@ -53,13 +57,22 @@ def test_known_entities_are_text_and_type():
 
 # ---- scoring several sets, one sentence per call ---------------------------------------------------
 
+
 def test_evaluate_sets_scores_each_set_and_system_one_sentence_per_call():
-    perfect, calls = fake_recognizer({"马云在杭州演讲": [("PER", 0, 2), ("LOC", 3, 5)],
-                                      "张三去了北京大学": [("PER", 0, 2), ("ORG", 4, 8)],
-                                      "李四在上海": [("PER", 0, 2), ("LOC", 3, 5)]})
-    half, _ = fake_recognizer({"马云在杭州演讲": [("PER", 0, 2), ("LOC", 3, 6)],  # wrong end: not a match
-                               "张三去了北京大学": [("PER", 0, 2), ("LOC", 4, 6)],  # wrong span and type
-                               "李四在上海": [("PER", 0, 2)]})
+    perfect, calls = fake_recognizer(
+        {
+            "马云在杭州演讲": [("PER", 0, 2), ("LOC", 3, 5)],
+            "张三去了北京大学": [("PER", 0, 2), ("ORG", 4, 8)],
+            "李四在上海": [("PER", 0, 2), ("LOC", 3, 5)],
+        }
+    )
+    half, _ = fake_recognizer(
+        {
+            "马云在杭州演讲": [("PER", 0, 2), ("LOC", 3, 6)],  # wrong end: not a match
+            "张三去了北京大学": [("PER", 0, 2), ("LOC", 4, 6)],  # wrong span and type
+            "李四在上海": [("PER", 0, 2)],
+        }
+    )
     res = ev.evaluate_sets({"perfect": perfect, "half": half}, {"a": SET_A, "b": SET_B}, ev.known_entities(TRAIN))
     assert list(res) == ["a", "b"] and list(res["a"]) == ["perfect", "half"]
     # each text once per call (plus one untimed warm-up per set), never a batch
@@ -132,12 +145,29 @@ def test_cli_scores_several_sets_and_writes_markdown_and_json(tmp_path, monkeypa
 
         def predict(self, text):
             from raner import Entity
+
             return [Entity(text[:2], "PER", 0, 2)] if self.variant == "v1" else []
 
     monkeypatch.setattr(ev.raner, "load", lambda *a, **k: FakeRec())
     md, js = tmp_path / "t.md", tmp_path / "e.json"
-    assert ev.main(["m", "--set", f"one={a}", "--set", f"two={b}", "--variant", "all",
-                    "--markdown", str(md), "--json", str(js)]) == 0
+    assert (
+        ev.main(
+            [
+                "m",
+                "--set",
+                f"one={a}",
+                "--set",
+                f"two={b}",
+                "--variant",
+                "all",
+                "--markdown",
+                str(md),
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
     report = json.loads(js.read_text(encoding="utf-8"))
     assert list(report["results"]) == ["one", "two"]
     assert report["results"]["two"]["v1"]["scores"]["PER"]["f1"] == 1.0
@@ -148,6 +178,7 @@ def test_cli_scores_several_sets_and_writes_markdown_and_json(tmp_path, monkeypa
 
 
 # ---- the peer bridge ------------------------------------------------------------------------------
+
 
 def test_lac_tokens_map_to_character_spans():
     notes = Counter()
@@ -165,7 +196,11 @@ def test_bio_tokens_map_to_character_spans_and_stray_inside_tags_start_entities(
     words = ["马云", "在", "杭州", "阿里巴巴", "总部", "，", "比尔", "·", "盖茨"]
     tags = ["B-PER", "O", "B-LOC", "I-ORG", "I-ORG", "O", "B-PER", "I-PER", "I-PER"]
     assert peers.bio_token_spans(text, words, tags, notes) == [
-        ("PER", 0, 2), ("LOC", 3, 5), ("ORG", 5, 11), ("PER", 12, 17)]
+        ("PER", 0, 2),
+        ("LOC", 3, 5),
+        ("ORG", 5, 11),
+        ("PER", 12, 17),
+    ]
     assert notes == {"I-ORG not continuing an entity (started one)": 1}
     # characters as tokens, and a token the text does not hold is skipped, not misplaced
     assert peers.bio_token_spans("北京人", list("北京人"), ["B-LOC", "I-LOC", "O"]) == [("LOC", 0, 2)]
@@ -174,15 +209,18 @@ def test_bio_tokens_map_to_character_spans_and_stray_inside_tags_start_entities(
 
 def test_whitespace_is_trimmed_off_entity_edges_but_kept_inside():
     notes = Counter()
-    got = peers.bio_token_spans("@王小明 周末", ["@", "王", "小明", " ", "周末"], ["O", "B-PER", "I-PER", "I-PER", "O"], notes)
+    got = peers.bio_token_spans(
+        "@王小明 周末", ["@", "王", "小明", " ", "周末"], ["O", "B-PER", "I-PER", "I-PER", "O"], notes
+    )
     assert got == [("PER", 1, 4)] and notes == {"whitespace trimmed off an entity's edge": 1}
     assert peers.bio_token_spans("Tim Cook说", ["Tim", " ", "Cook", "说"], ["B-PER", "I-PER", "I-PER", "O"]) == [
-        ("PER", 0, 8)]
+        ("PER", 0, 8)
+    ]
     assert peers.lac_spans(" 北京 ", [" ", "北京 "], ["w", "LOC"]) == [("LOC", 1, 3)]
     assert peers.lac_spans("  ", ["  "], ["PER"]) == []
 
 
-FAKE_WORKER = r'''
+FAKE_WORKER = r"""
 import json, sys
 name = sys.argv[1]
 if name == "broken":
@@ -208,7 +246,7 @@ for line in sys.stdin:
             cut = len(rest) if i < 0 else i
             words.append(rest[:cut]); tags.append("n"); rest = rest[cut:]
     print(json.dumps({"words": words, "tags": tags, "ms": 1.25}, ensure_ascii=False), flush=True)
-'''
+"""
 
 
 @pytest.fixture
@@ -245,7 +283,9 @@ def test_missing_peer_python_is_one_line_and_skipped(tmp_path, fake_worker):
     assert lines[0].startswith("skipping peer lac: ") and "not found" in lines[0] and "\n" not in lines[0]
     lines.clear()
     got = peers.start_peers(["broken", "lac"], python=sys.executable, worker=fake_worker, log=lines.append)
-    assert list(got) == ["lac"] and lines == ["skipping peer broken: unknown peer 'broken' (known: lac, jiagu, jiagu-chars)"]
+    assert list(got) == ["lac"] and lines == [
+        "skipping peer broken: unknown peer 'broken' (known: lac, jiagu, jiagu-chars)"
+    ]
     for p in got.values():
         p.close()
 
@@ -272,8 +312,10 @@ def test_cli_with_a_missing_peer_python_says_so_in_one_line_and_goes_on(tmp_path
     monkeypatch.setattr(ev.raner, "load", lambda *a, **k: FakeRec())
     monkeypatch.delenv("RANER_PEERS_PYTHON", raising=False)
     js = tmp_path / "e.json"
-    assert ev.main(["m", "--set", f"a={a}", "--peers", "lac", "--peers-python", str(tmp_path / "nope"),
-                    "--json", str(js)]) == 0
+    assert (
+        ev.main(["m", "--set", f"a={a}", "--peers", "lac", "--peers-python", str(tmp_path / "nope"), "--json", str(js)])
+        == 0
+    )
     err = capsys.readouterr().err
     skips = [line for line in err.splitlines() if "lac" in line]
     assert len(skips) == 1 and skips[0].startswith("skipping peer lac:") and "Traceback" not in err

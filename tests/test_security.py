@@ -1,5 +1,6 @@
 """What a hostile or careless visitor can do: forged upload paths, oversized bodies, formula cells, broken files,
 bad settings, too many heavy jobs; and a text's entities not depending on its batch-mates."""
+
 import csv
 import json
 import os
@@ -11,15 +12,15 @@ import time
 import httpx
 import pytest
 
-from raner.annotate import Budget, Writer, annotate, csv_cell, read_docs
+from raner.annotate import Budget, annotate, csv_cell, read_docs
 from raner.errors import LimitExceeded
 from webapp.jobs import Gate, JobRefused, run_isolated
 from webapp.limits import ConfigError, Limits, writable_temp_dir
 
 from .conftest import ROOT
 
-
 # --- the Bulk tab reads only what Gradio received ---------------------------------------------------------------
+
 
 def test_uploaded_file_refuses_paths_outside_the_upload_folder(tmp_path):
     from webapp.ui import uploaded_file
@@ -33,8 +34,17 @@ def test_uploaded_file_refuses_paths_outside_the_upload_folder(tmp_path):
     (root / "abc" / "link.txt").symlink_to(secret)
     limits = Limits()
     assert uploaded_file({"path": str(good), "orig_name": "新闻.txt"}, root, limits) == (good.resolve(), "新闻.txt")
-    for forged in (str(secret), str(root / "abc" / ".." / ".." / "secret.txt"), str(root / "abc" / "link.txt"),
-                   str(ROOT / "models" / "msra-base" / "vocab.txt"), str(root), "", None, 5, "a\0b"):
+    for forged in (
+        str(secret),
+        str(root / "abc" / ".." / ".." / "secret.txt"),
+        str(root / "abc" / "link.txt"),
+        str(ROOT / "models" / "msra-base" / "vocab.txt"),
+        str(root),
+        "",
+        None,
+        5,
+        "a\0b",
+    ):
         with pytest.raises(Exception) as e:
             uploaded_file({"path": forged}, root, limits)
         assert "upload" in str(e.value) and str(tmp_path) not in str(e.value)
@@ -51,8 +61,11 @@ def _bulk_fn_index(server: str) -> int:
 def _call_event(server: str, fn_index: int, data: list, timeout: float = 60) -> dict:
     """Join Gradio's queue as the browser does and return the final message of the event."""
     session = f"probe{time.time_ns()}"
-    r = httpx.post(server + "/gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
-                                                            "event_data": None, "trigger_id": None}, timeout=timeout)
+    r = httpx.post(
+        server + "/gradio_api/queue/join",
+        json={"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None},
+        timeout=timeout,
+    )
     assert r.status_code == 200, r.text
     with httpx.stream("GET", server + f"/gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
         for line in stream.iter_lines():
@@ -64,8 +77,11 @@ def _call_event(server: str, fn_index: int, data: list, timeout: float = 60) -> 
 
 
 def test_forged_path_sent_to_the_bulk_event_is_refused(server):
-    forged = {"path": str(ROOT / "models" / "msra-base" / "vocab.txt"), "orig_name": "vocab.txt",
-              "meta": {"_type": "gradio.FileData"}}
+    forged = {
+        "path": str(ROOT / "models" / "msra-base" / "vocab.txt"),
+        "orig_name": "vocab.txt",
+        "meta": {"_type": "gradio.FileData"},
+    }
     t0 = time.perf_counter()
     msg = _call_event(server, _bulk_fn_index(server), [forged, "text", "", "jsonl"])
     assert time.perf_counter() - t0 < 5
@@ -80,8 +96,11 @@ def test_an_uploaded_file_is_annotated_once_and_removed(server, tmp_path):
     with open(src, "rb") as f:
         uploaded = httpx.post(server + "/gradio_api/upload", files={"files": ("in.csv", f, "text/csv")}).json()
     path = uploaded[0]
-    msg = _call_event(server, _bulk_fn_index(server), [{"path": path, "orig_name": "in.csv",
-                                                        "meta": {"_type": "gradio.FileData"}}, "text", "", "csv"])
+    msg = _call_event(
+        server,
+        _bulk_fn_index(server),
+        [{"path": path, "orig_name": "in.csv", "meta": {"_type": "gradio.FileData"}}, "text", "", "csv"],
+    )
     assert msg["success"] is True, msg
     files, summary = msg["output"]["data"]
     assert "2** documents" in summary
@@ -102,6 +121,7 @@ def test_gradio_routes_refuse_oversized_bodies_before_parsing(server):
 
 # --- files that are broken, ragged or hostile -----------------------------------------------------------------
 
+
 def test_csv_cells_that_a_spreadsheet_would_run_are_escaped():
     for cell in ("=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx"):
         assert csv_cell(cell) == "'" + cell
@@ -111,8 +131,10 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_escaped():
 def test_readers_report_bad_lines_instead_of_failing(tmp_path):
     src = tmp_path / "in.jsonl"
     deep = "[" * 100_000 + "]" * 100_000
-    src.write_text('{"text": "马云", "id": 1}\n{not json\n' + deep + '\n[1, 2]\n{"text": "杭州", "extra": {"k": 2}}\n',
-                   encoding="utf-8")
+    src.write_text(
+        '{"text": "马云", "id": 1}\n{not json\n' + deep + '\n[1, 2]\n{"text": "杭州", "extra": {"k": 2}}\n',
+        encoding="utf-8",
+    )
     docs = list(read_docs(src))
     assert [d.error is None for d in docs] == [True, False, False, False, True]
     assert "nested too deeply" in docs[2].error or "JSON" in docs[2].error
@@ -147,10 +169,13 @@ def test_budget_bounds_documents_characters_and_output(tmp_path):
     with pytest.raises(LimitExceeded, match="more than 200 characters"):
         annotate(src, tmp_path / "o.jsonl", progress=False, budget=Budget(characters=200))
     stats = annotate(src, tmp_path / "o.jsonl", progress=False, budget=Budget(document_chars=100))
-    assert stats["documents"] == 50 and stats["errors"] == [{"line": 51, "error": "document has 500 characters; the limit is 100"}]
+    assert stats["documents"] == 50 and stats["errors"] == [
+        {"line": 51, "error": "document has 500 characters; the limit is 100"}
+    ]
 
 
 # --- settings and heavy jobs ---------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_bad_settings_are_one_line_errors(tmp_path):
@@ -163,8 +188,9 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     blocker.write_text("", encoding="utf-8")
     env = {**os.environ, "GRADIO_TEMP_DIR": str(blocker / "sub")}
     for extra in ({"RANER_THREADS": "x"}, {"RANER_MAX_CHARS": "-5"}, {}):
-        out = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env={**env, **extra}, capture_output=True,
-                             text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "app.py"], cwd=ROOT, env={**env, **extra}, capture_output=True, text=True, timeout=120
+        )
         assert out.returncode == 2 and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
 
 
@@ -204,15 +230,21 @@ def test_gate_turns_away_a_second_job_of_one_visitor_and_a_full_queue():
         pass
 
 
+@pytest.mark.slow
 def test_a_job_over_its_time_budget_is_stopped():
     t0 = time.perf_counter()
     with pytest.raises(JobRefused, match="took longer than"):
-        run_isolated("benchmark", {"model": str(ROOT / "models" / "msra-base"), "texts": ["马云"] * 5,
-                                   "repeats": 10_000, "threads": 1}, 3, "benchmark")
+        run_isolated(
+            "benchmark",
+            {"model": str(ROOT / "models" / "msra-base"), "texts": ["马云"] * 5, "repeats": 10_000, "threads": 1},
+            3,
+            "benchmark",
+        )
     assert time.perf_counter() - t0 < 10
 
 
 # --- same text, same entities, whatever its batch-mates ------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_batches_give_what_single_calls_give_for_every_variant():

@@ -3,6 +3,7 @@
 Everything comes from the model directory (manifest.json for size, parameters and F1; benchmark.json for the
 measured latency), so the tab shows what was measured, with when and where, and nothing before it was.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -56,11 +57,18 @@ def read_figures(model_path: Path, manifest, default: str) -> tuple[list[Variant
         b = bench.get("variants", {}).get(name, {})
         ms = b.get("latency", {}).get("typical", {}).get("threads_1", {}).get("median_ms")
         test = v.metrics.get("test", {})
-        out.append(VariantFigures(
-            name=name, default=name == default, what=plain_words(name), size_mb=round(v.size_bytes / 1e6, 1),
-            parameters_m=round(v.parameters / 1e6, 1), ms_a_sentence=round(ms, 2) if ms else None,
-            f1=test.get("overall", {}).get("f1"),
-            f1_by_type={k: test[k]["f1"] for k in ("PER", "LOC", "ORG") if k in test}))
+        out.append(
+            VariantFigures(
+                name=name,
+                default=name == default,
+                what=plain_words(name),
+                size_mb=round(v.size_bytes / 1e6, 1),
+                parameters_m=round(v.parameters / 1e6, 1),
+                ms_a_sentence=round(ms, 2) if ms else None,
+                f1=test.get("overall", {}).get("f1"),
+                f1_by_type={k: test[k]["f1"] for k in ("PER", "LOC", "ORG") if k in test},
+            )
+        )
     out.sort(key=lambda f: (not f.default, f.size_mb))
     return out, {"date": human_date(bench.get("date")), "machine": bench.get("machine", {})}
 
@@ -91,26 +99,47 @@ def cards_html(figures: list[VariantFigures]) -> str:
         tone = "" if good is None else (" rl-good" if good else " rl-bad")
         return f'<div class="rl-card{tone}"><div class="rl-card-value">{value}</div><div>{label}</div></div>'
 
-    cards = [card(f"{ref.size_mb / d.size_mb:.1f}×", f"smaller ({d.size_mb:.1f} vs {ref.size_mb:.1f} MB)",
-                  ref.size_mb >= d.size_mb)]
+    cards = [
+        card(
+            f"{ref.size_mb / d.size_mb:.1f}×",
+            f"smaller ({d.size_mb:.1f} vs {ref.size_mb:.1f} MB)",
+            ref.size_mb >= d.size_mb,
+        )
+    ]
     if d.ms_a_sentence and ref.ms_a_sentence:
         ratio = ref.ms_a_sentence / d.ms_a_sentence
         label = "faster" if ratio >= 1 else "slower"
-        cards.append(card(f"{max(ratio, 1 / ratio):.1f}×", f"{label} ({d.ms_a_sentence:.1f} vs {ref.ms_a_sentence:.1f} ms "
-                          "a sentence)", ratio >= 1))
+        cards.append(
+            card(
+                f"{max(ratio, 1 / ratio):.1f}×",
+                f"{label} ({d.ms_a_sentence:.1f} vs {ref.ms_a_sentence:.1f} ms a sentence)",
+                ratio >= 1,
+            )
+        )
     if d.f1 is not None and ref.f1 is not None:
         delta = (d.f1 - ref.f1) * 100
         cards.append(card(f"{delta:+.1f}", f"F1 points ({d.f1:.3f} vs {ref.f1:.3f})", delta >= -0.5))
-    return (f'<div class="rl-cards"><div class="rl-cards-title">Default <b>{d.name}</b> against the full-precision '
-            f'<b>{ref.name}</b></div>{"".join(cards)}</div>')
+    return (
+        f'<div class="rl-cards"><div class="rl-cards-title">Default <b>{d.name}</b> against the full-precision '
+        f"<b>{ref.name}</b></div>{''.join(cards)}</div>"
+    )
 
 
 def variant_table(figures: list[VariantFigures]) -> pd.DataFrame:
     """One row a variant, in the units people read: MB with one decimal, millions of parameters, ms a sentence."""
-    return pd.DataFrame([{
-        "variant": shown_name(f), "size (MB)": f.size_mb, "parameters (M)": f.parameters_m,
-        "ms a sentence": f.ms_a_sentence, "F1": f.f1, **{f"{k} F1": v for k, v in f.f1_by_type.items()},
-    } for f in figures])
+    return pd.DataFrame(
+        [
+            {
+                "variant": shown_name(f),
+                "size (MB)": f.size_mb,
+                "parameters (M)": f.parameters_m,
+                "ms a sentence": f.ms_a_sentence,
+                "F1": f.f1,
+                **{f"{k} F1": v for k, v in f.f1_by_type.items()},
+            }
+            for f in figures
+        ]
+    )
 
 
 def guide_markdown(figures: list[VariantFigures]) -> str:
@@ -132,9 +161,17 @@ def guide_markdown(figures: list[VariantFigures]) -> str:
 def scatter_frame(figures: list[VariantFigures]) -> pd.DataFrame:
     """Points for the F1-against-latency and F1-against-size plots; ``kind`` marks the default and the front."""
     front = pareto_front(figures)
-    rows = [{"variant": f.name, "F1": f.f1, "ms a sentence": f.ms_a_sentence, "size (MB)": f.size_mb,
-             "kind": "default" if f.default else ("best trade-off" if f.name in front else "other")}
-            for f in figures if f.f1 is not None and f.ms_a_sentence is not None]
+    rows = [
+        {
+            "variant": f.name,
+            "F1": f.f1,
+            "ms a sentence": f.ms_a_sentence,
+            "size (MB)": f.size_mb,
+            "kind": "default" if f.default else ("best trade-off" if f.name in front else "other"),
+        }
+        for f in figures
+        if f.f1 is not None and f.ms_a_sentence is not None
+    ]
     return pd.DataFrame(rows, columns=["variant", "F1", "ms a sentence", "size (MB)", "kind"])
 
 
@@ -143,8 +180,15 @@ def pareto_front(figures: list[VariantFigures]) -> set[str]:
     pts = [f for f in figures if f.f1 is not None and f.ms_a_sentence is not None]
 
     def beaten(a: VariantFigures) -> bool:
-        return any(b is not a and b.f1 >= a.f1 and b.ms_a_sentence <= a.ms_a_sentence and b.size_mb <= a.size_mb
-                   and (b.f1, -b.ms_a_sentence, -b.size_mb) != (a.f1, -a.ms_a_sentence, -a.size_mb) for b in pts)
+        return any(
+            b is not a
+            and b.f1 >= a.f1
+            and b.ms_a_sentence <= a.ms_a_sentence
+            and b.size_mb <= a.size_mb
+            and (b.f1, -b.ms_a_sentence, -b.size_mb) != (a.f1, -a.ms_a_sentence, -a.size_mb)
+            for b in pts
+        )
+
     return {f.name for f in pts if not beaten(f)}
 
 

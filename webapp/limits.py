@@ -3,6 +3,7 @@
 docs/RELIABILITY.md lists these limits with the measurements behind them; change them with the environment
 variables named in ``ENV`` (a bad value stops the app with a one-line reason, never a traceback).
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ class Limits:
         return self.max_chars * 12 + 128_000
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
-        """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a positive integer."""
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a positive
+        integer."""
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
@@ -60,8 +62,10 @@ class Limits:
             try:
                 value = int(raw.strip())
             except ValueError:
-                raise ConfigError(f"{var}={raw[:40]!r} is not a whole number; set it to a positive integer "
-                                  f"(default {f.default}) or unset it") from None
+                raise ConfigError(
+                    f"{var}={raw[:40]!r} is not a whole number; set it to a positive integer "
+                    f"(default {f.default}) or unset it"
+                ) from None
             if value < 1:
                 raise ConfigError(f"{var}={value} must be at least 1 (default {f.default})")
             values[f.name] = value
@@ -72,18 +76,27 @@ class Limits:
 
 
 # Environment variables that override a limit (the rest are fixed by design).
-ENV = {"max_chars": "RANER_MAX_CHARS", "cache_max_chars": "RANER_CACHE_MAX_CHARS", "threads": "RANER_THREADS",
-       "upload_mb": "RANER_UPLOAD_MB", "bulk_chars": "RANER_BULK_CHARS", "bulk_seconds": "RANER_BULK_SECONDS"}
+ENV = {
+    "max_chars": "RANER_MAX_CHARS",
+    "cache_max_chars": "RANER_CACHE_MAX_CHARS",
+    "threads": "RANER_THREADS",
+    "upload_mb": "RANER_UPLOAD_MB",
+    "bulk_chars": "RANER_BULK_CHARS",
+    "bulk_seconds": "RANER_BULK_SECONDS",
+}
 
 
 def writable_temp_dir() -> Path:
-    """Gradio's upload and cache folder (``GRADIO_TEMP_DIR``, else the system's); ConfigError if it cannot be written."""
+    """Gradio's upload and cache folder (``GRADIO_TEMP_DIR``, else the system's); ConfigError if it cannot be
+    written."""
     folder = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".raner-write-check-"):
             pass
     except OSError as e:
-        raise ConfigError(f"cannot write to the upload folder {folder} ({e.strerror or type(e).__name__}); "
-                          "set GRADIO_TEMP_DIR to a writable folder") from None
+        raise ConfigError(
+            f"cannot write to the upload folder {folder} ({e.strerror or type(e).__name__}); "
+            "set GRADIO_TEMP_DIR to a writable folder"
+        ) from None
     return folder.resolve()

@@ -1,9 +1,11 @@
 """Plain JSON REST routes: ``POST /api/ner`` and ``GET /api/health``, errors as ``{"error": ...}``."""
+
 from __future__ import annotations
 
 import html
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, AsyncIterator
+from typing import Annotated
 
 import anyio
 from fastapi import FastAPI, Request
@@ -19,8 +21,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, NerService, RequestError
 
-USER_DICT_CHARS = MAX_USER_WORDS * (MAX_USER_WORD_LEN + 8)  # lines of "词语 TYPE"
-
 API_PREFIX = "/api/"
 LONG_CHARS = 1000  # texts longer than this take the long lane (see Admission)
 CLIENT_GONE = 499  # nginx's "client closed request": nobody reads it, it only marks the log line
@@ -31,12 +31,21 @@ class NerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     text: StrictStr = Field(description="Text to analyse (at most the server's max_chars characters).")
-    variant: StrictStr | None = Field(default=None, description="Model variant (see GET /api/health); omitted, null or \"\": the default.")
-    user_dict: (dict[Annotated[str, StringConstraints(strict=True, max_length=MAX_USER_WORD_LEN)], StrictStr]
-                | Annotated[str, StringConstraints(strict=True, max_length=USER_DICT_CHARS)] | None) = Field(
-        default=None, description="Words that must come out as entities: an object {\"字节跳动\": \"ORG\"} or lines of "
-        f"\"词语 TYPE\" as in the app (at most {MAX_USER_WORDS:,} words of {MAX_USER_WORD_LEN} characters; types: the "
-        "model's, see GET /api/health); they win over overlapping model entities.")
+    variant: StrictStr | None = Field(
+        default=None, description='Model variant (see GET /api/health); omitted, null or "": the default.'
+    )
+    user_dict: (
+        Annotated[
+            dict[Annotated[str, StringConstraints(strict=True, max_length=MAX_USER_WORD_LEN)], StrictStr],
+            Field(max_length=MAX_USER_WORDS),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description='Words that must come out as entities, e.g. {"字节跳动": "ORG"} (at most '
+        f"{MAX_USER_WORDS:,} words of {MAX_USER_WORD_LEN} characters; types: the model's, PER/LOC/ORG for the shipped "
+        "one); they win over overlapping model entities.",
+    )
 
 
 class EntityOut(BaseModel):
@@ -44,7 +53,9 @@ class EntityOut(BaseModel):
     type: str = Field(description="PER, LOC or ORG")
     start: int = Field(description="Index of the first character in the request text")
     end: int = Field(description="Index after the last character (text[start:end] == entity text)")
-    score: float | None = Field(default=None, description="CRF probability that exactly this span is one entity of this type")
+    score: float | None = Field(
+        default=None, description="CRF probability that exactly this span is one entity of this type"
+    )
 
 
 class NerResponse(BaseModel):
@@ -104,7 +115,8 @@ class Admission:
 
     @asynccontextmanager
     async def slot(self, long: bool = False) -> AsyncIterator[None]:
-        """Hold a worker (and for a long text a long lane) for the ``async with``; RequestError(503) if the queue is full."""
+        """Hold a worker (and for a long text a long lane) for the ``async with``; RequestError(503) if the queue
+        is full."""
         if self._slots is None or self._long is None:
             self._slots, self._long = anyio.Semaphore(self.workers), anyio.Semaphore(self.long_workers)
         held: list[anyio.Semaphore] = []
@@ -138,8 +150,14 @@ class Admission:
 
     def info(self) -> dict:
         """Current figures for the health route."""
-        return {"workers": self.workers, "long_workers": self.long_workers, "max_waiting": self.max_waiting,
-                "running": self.running, "waiting": self.waiting, "rejected": self.rejected}
+        return {
+            "workers": self.workers,
+            "long_workers": self.long_workers,
+            "max_waiting": self.max_waiting,
+            "running": self.running,
+            "waiting": self.waiting,
+            "rejected": self.rejected,
+        }
 
 
 class BodyLimit:
@@ -177,7 +195,9 @@ class BodyLimit:
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await error_response(f"request body too large (over {self.limit:,} bytes); {self.what}", 413)(scope, receive, send)
+        await error_response(f"request body too large (over {self.limit:,} bytes); {self.what}", 413)(
+            scope, receive, send
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -207,15 +227,24 @@ class NoRoute:
         path = request.url.path
         allowed = sorted({m for r in self.api.routes if isinstance(r, APIRoute) and r.path == path for m in r.methods})
         if allowed:
-            response = error_response(f"method {request.method} not allowed on {path}; use {', '.join(allowed)}", 405,
-                                      {"Allow": ", ".join(allowed)})
+            response = error_response(
+                f"method {request.method} not allowed on {path}; use {', '.join(allowed)}",
+                405,
+                {"Allow": ", ".join(allowed)},
+            )
         else:
-            response = error_response(f"no such API route: {path}; the REST API has POST /api/ner and GET /api/health", 404)
+            response = error_response(
+                f"no such API route: {path}; the REST API has POST /api/ner and GET /api/health", 404
+            )
         await response(scope, receive, send)
 
 
-ERRORS = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-          503: {"model": ErrorResponse}}
+ERRORS = {
+    400: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
 
 
 def error_response(message: str, status: int, headers: dict | None = None) -> JSONResponse:
@@ -232,16 +261,22 @@ def describe_validation(request: Request, exc: RequestValidationError) -> str:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p != "body"]
         if err.get("type") == "json_invalid":
-            problems.append(f"body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')} "
-                            f"at character {loc[0] if loc else '?'})")
+            problems.append(
+                f"body is not valid JSON ({err.get('ctx', {}).get('error', 'decode error')} "
+                f"at character {loc[0] if loc else '?'})"
+            )
         elif not loc and err.get("type") in ("model_attributes_type", "dict_type", "missing"):
             ctype = request.headers.get("content-type")
             if ctype and "json" not in ctype.lower():
-                problems.append(f"the body must be a JSON object sent with Content-Type: application/json, not {ctype[:60]!r}")
+                problems.append(
+                    f"the body must be a JSON object sent with Content-Type: application/json, not {ctype[:60]!r}"
+                )
             elif not ctype:
-                problems.append("the body must be a JSON object sent with Content-Type: application/json (the header is missing)")
+                problems.append(
+                    "the body must be a JSON object sent with Content-Type: application/json (the header is missing)"
+                )
             else:
-                problems.append(f"body: {err.get('msg', 'invalid')}; send a JSON object like {{\"text\": \"...\"}}")
+                problems.append(f'body: {err.get("msg", "invalid")}; send a JSON object like {{"text": "..."}}')
         else:
             problems.append(f"{'.'.join(loc) or 'body'}: {err.get('msg', 'invalid')}")
     return "invalid request: " + "; ".join(problems)
@@ -257,6 +292,10 @@ def document_limits(app: FastAPI, service: NerService) -> None:
             props["text"]["maxLength"] = service.max_chars
             # "" and null both mean the default variant (the UI's dropdown and Gradio clients send "").
             props["variant"]["anyOf"] = [{"type": "string", "enum": ["", *service.variants]}, {"type": "null"}]
+            # user_dict: the model's own entity types
+            for option in props["user_dict"]["anyOf"]:
+                if option.get("type") == "object":
+                    option["additionalProperties"] = {"type": "string", "enum": list(service.types)}
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -265,20 +304,25 @@ def document_limits(app: FastAPI, service: NerService) -> None:
 def docs_page(schema: dict) -> str:
     """A plain HTML reference of the REST API, written from its OpenAPI schema (Swagger UI would need a CDN)."""
     esc = html.escape
-    parts = [f"<!doctype html><meta charset='utf-8'><title>{esc(schema['info']['title'])} API</title>",
-             "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
-             "background:#0b0d17;color:#e6e6f0}code,pre{font-family:ui-monospace,monospace;background:#161a2e;"
-             "padding:.1rem .3rem}h2{color:#00e5ff}a{color:#ff2bd6}</style>",
-             f"<h1>{esc(schema['info']['title'])} {esc(schema['info']['version'])}</h1>",
-             f"<p>{esc(schema['info'].get('description', ''))} Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>"]
+    parts = [
+        f"<!doctype html><meta charset='utf-8'><title>{esc(schema['info']['title'])} API</title>",
+        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
+        "background:#0b0d17;color:#e6e6f0}code,pre{font-family:ui-monospace,monospace;background:#161a2e;"
+        "padding:.1rem .3rem}h2{color:#00e5ff}a{color:#ff2bd6}</style>",
+        f"<h1>{esc(schema['info']['title'])} {esc(schema['info']['version'])}</h1>",
+        f"<p>{esc(schema['info'].get('description', ''))} "
+        "Machine-readable: <a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
     for path, ops in schema.get("paths", {}).items():
         for method, op in ops.items():
             parts.append(f"<h2><code>{method.upper()} {esc(path)}</code></h2><p>{esc(op.get('summary', ''))}</p>")
             ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
             body = schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
             for name, prop in body.get("properties", {}).items():
-                parts.append(f"<p><code>{esc(name)}</code>{' (required)' if name in body.get('required', []) else ''}: "
-                             f"{esc(prop.get('description', ''))}</p>")
+                parts.append(
+                    f"<p><code>{esc(name)}</code>{' (required)' if name in body.get('required', []) else ''}: "
+                    f"{esc(prop.get('description', ''))}</p>"
+                )
             codes = ", ".join(f"{c} {esc(r.get('description', ''))}" for c, r in op.get("responses", {}).items())
             parts.append(f"<p>Answers: {codes}</p>")
     return "\n".join(parts)
@@ -288,8 +332,12 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
     """Register the REST routes, the body limit and JSON error handlers on ``app``."""
     admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting)
     document_limits(app, service)
-    app.add_middleware(BodyLimit, prefix=API_PREFIX, limit=service.limits.body_bytes,
-                       what=f"the limit is {service.max_chars} characters of text")
+    app.add_middleware(
+        BodyLimit,
+        prefix=API_PREFIX,
+        limit=service.limits.body_bytes,
+        what=f"the limit is {service.max_chars} characters of text",
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -313,8 +361,13 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
             message = "invalid request: the body could not be parsed (send UTF-8 JSON, not nested too deeply)"
         return error_response(message, exc.status_code, exc.headers)
 
-    @app.post("/api/ner", response_model=NerResponse, responses=ERRORS, tags=["ner"],
-              summary="Find PER/LOC/ORG entities in a text")
+    @app.post(
+        "/api/ner",
+        response_model=NerResponse,
+        responses=ERRORS,
+        tags=["ner"],
+        summary="Find PER/LOC/ORG entities in a text",
+    )
     async def api_ner(body: NerRequest, request: Request) -> dict | Response:
         service.check(body.text, body.variant, body.user_dict)
         async with admission.slot(long=len(body.text) > LONG_CHARS):
@@ -323,13 +376,23 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
             result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)
         return result.to_dict()
 
-    @app.get("/api/health", response_model=Health, tags=["ner"], operation_id="health",
-             summary="Model name, variants, version, cache and queue")
+    @app.get(
+        "/api/health",
+        response_model=Health,
+        tags=["ner"],
+        operation_id="health",
+        summary="Model name, variants, version, cache and queue",
+    )
     async def api_health() -> dict:
         return {**service.health(), "queue": admission.info()}
 
-    @app.head("/api/health", tags=["ner"], operation_id="health_head", summary="Is the server up (no body)",
-              response_class=Response)
+    @app.head(
+        "/api/health",
+        tags=["ner"],
+        operation_id="health_head",
+        summary="Is the server up (no body)",
+        response_class=Response,
+    )
     async def api_health_head() -> Response:
         return Response(status_code=200)
 

@@ -1,4 +1,5 @@
 """The NER service behind every front door (UI, Gradio API, REST): validation, variants, limits."""
+
 from __future__ import annotations
 
 import threading
@@ -45,8 +46,9 @@ class NerService:
     def __init__(self, model_path: str | Path | None = None, limits: Limits | None = None):
         self.limits = limits or Limits()
         base = raner.load(model_path, threads=self.limits.threads, scores=True)
-        for v in base.variants:
-            base.manifest.file(base.manifest.variants[v].file)
+        for v in base.variants:  # every variant's graph opens now (then is let go), so a broken one stops the start
+            if v != base.variant:
+                check_graph(base.manifest.file(base.manifest.variants[v].file))
         self.model_path, self.default_variant, self._names = base.path, base.variant, base.variants
         self._cached: dict[str, raner.Recognizer] = {base.variant: base}
         self._uncached: dict[str, raner.Recognizer] = {}  # the same sessions without a result cache, for long texts
@@ -83,19 +85,22 @@ class NerService:
                 rec = pool.get(variant)
                 if rec is None:
                     base = self._cached[self.default_variant]
-                    rec = raner.load(base.path, variant, threads=self.limits.threads, scores=True,
-                                     cache_size=1024 if cached else 0)
+                    rec = raner.load(
+                        base.path, variant, threads=self.limits.threads, scores=True, cache_size=1024 if cached else 0
+                    )
                     pool[variant] = rec
         return rec
 
     def check_text(self, text) -> str:
         """The text itself if it can be analysed and answered in JSON; RequestError saying why not."""
         if text is None:
-            raise RequestError("missing 'text': send {\"text\": \"...\"}", 422)
+            raise RequestError('missing \'text\': send {"text": "..."}', 422)
         if not isinstance(text, str):
             raise RequestError(f"'text' must be a string, not {type(text).__name__}", 422)
         if len(text) > self.limits.max_chars:
-            raise RequestError(f"text has {len(text)} characters; the limit is {self.limits.max_chars} per request", 413)
+            raise RequestError(
+                f"text has {len(text)} characters; the limit is {self.limits.max_chars} per request", 413
+            )
         check_unicode(text)
         return text
 
@@ -119,7 +124,9 @@ class NerService:
         except ValueError as e:
             raise RequestError(f"user_dict: {e}", 422) from None
         if len(d) > MAX_USER_WORDS or d.max_len > MAX_USER_WORD_LEN:
-            raise RequestError(f"user_dict: at most {MAX_USER_WORDS} words of at most {MAX_USER_WORD_LEN} characters", 422)
+            raise RequestError(
+                f"user_dict: at most {MAX_USER_WORDS} words of at most {MAX_USER_WORD_LEN} characters", 422
+            )
         return d
 
     def ner(self, text, variant: str | None = None, user_dict=None) -> Result:
@@ -142,9 +149,20 @@ class NerService:
 
     def health(self) -> dict:
         """Model, variants, limits and the default variant's result-cache figures (for monitoring and load tests)."""
-        return {"status": "ok", "model": self.manifest.name, "variants": self.variants,
-                "default_variant": self.default_variant, "version": raner.__version__, "max_chars": self.limits.max_chars,
-                "cache": self._cached[self.default_variant].cache_info()}
+        return {
+            "status": "ok",
+            "model": self.manifest.name,
+            "variants": self.variants,
+            "default_variant": self.default_variant,
+            "version": raner.__version__,
+            "max_chars": self.limits.max_chars,
+            "cache": self._cached[self.default_variant].cache_info(),
+        }
+
+
+def check_graph(file: Path) -> None:
+    """ModelError naming ``file`` if ONNX Runtime cannot open it; the session is not kept (variants load lazily)."""
+    raner.recognizer._session.__wrapped__(file, 1)
 
 
 def check_unicode(text: str) -> None:
@@ -154,5 +172,7 @@ def check_unicode(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise RequestError(f"text has an unpaired surrogate (U+{ord(text[e.start]):04X}) at index {e.start}; "
-                           "send valid Unicode text", 422) from None
+        raise RequestError(
+            f"text has an unpaired surrogate (U+{ord(text[e.start]):04X}) at index {e.start}; send valid Unicode text",
+            422,
+        ) from None

@@ -1,4 +1,5 @@
 """The Gradio Blocks UI: a detect tab (实体侦测) and a compression benchmark tab (压缩对比)."""
+
 from __future__ import annotations
 
 import atexit
@@ -30,7 +31,6 @@ BULK_SUFFIXES = (".txt", ".jsonl", ".csv")
 log = logging.getLogger("raner.webapp")
 
 
-
 def header_html(default) -> str:
     """The page title and what the default variant measures (from its stored figures, never a promise)."""
     facts = [f"{default.size_mb:.0f} MB"]
@@ -38,8 +38,10 @@ def header_html(default) -> str:
         facts.append(f"{default.ms_a_sentence:.1f} ms a sentence on one CPU thread")
     if default.f1 is not None:
         facts.append(f"F1 {default.f1:.3f} on MSRA news")
-    return ('<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>'
-            f'<p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — default model: {", ".join(facts)}</p></div>')
+    return (
+        '<div id="rl-header"><h1>RANER<span class="cyan">//</span>LITE</h1>'
+        f"<p>中文命名实体识别 · 人名 PER · 地名 LOC · 机构名 ORG — default model: {', '.join(facts)}</p></div>"
+    )
 
 
 def user_error(message: str) -> gr.Error:
@@ -83,8 +85,10 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
     if real.suffix.lower() not in BULK_SUFFIXES:
         raise user_error(f"upload a .txt, .jsonl or .csv file (not {real.suffix[:10] or 'a file without a suffix'})")
     if real.stat().st_size > limits.upload_bytes:
-        raise user_error(f"the file is larger than {limits.upload_mb} MB; split it, or run "
-                         "`python -m raner annotate` on your own machine for big corpora")
+        raise user_error(
+            f"the file is larger than {limits.upload_mb} MB; split it, or run "
+            "`python -m raner annotate` on your own machine for big corpora"
+        )
     return real, Path(name).name
 
 
@@ -111,11 +115,16 @@ def highlight(text: str, entities) -> list[tuple[str, str | None]]:
 
 def stats_markdown(result) -> str:
     counts = Counter(e.type for e in result.entities)
-    timing = ("answered from the result cache (computed earlier)" if result.cached
-              else f"<strong>{result.milliseconds:.1f} ms</strong> on this server")
+    timing = (
+        "answered from the result cache (computed earlier)"
+        if result.cached
+        else f"<strong>{result.milliseconds:.1f} ms</strong> on this server"
+    )
     badges = " ".join(f'<span class="rl-badge rl-{k.lower()}">{LABELS[k]} {counts.get(k, 0)}</span>' for k in LABELS)
-    return (f'<div class="rl-stats">{badges}<br>processed <strong>{result.chars}</strong> characters · '
-            f'<strong>{len(result.entities)}</strong> entities · {timing} · variant <strong>{result.variant}</strong></div>')
+    return (
+        f'<div class="rl-stats">{badges}<br>processed <strong>{result.chars}</strong> characters · '
+        f"<strong>{len(result.entities)}</strong> entities · {timing} · variant <strong>{result.variant}</strong></div>"
+    )
 
 
 def shown_score(score: float | None) -> str:
@@ -126,10 +135,14 @@ def shown_score(score: float | None) -> str:
 def stored_note(service: NerService, meta: dict) -> str:
     """Where the stored figures come from, in a sentence."""
     m = meta.get("machine") or {}
-    where = f"on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, onnxruntime {m.get('onnxruntime', '?')}), " if m else ""
+    where = (
+        f"on {m.get('cpu', '?')} ({m.get('cores', '?')} cores, onnxruntime {m.get('onnxruntime', '?')}), " if m else ""
+    )
     when = f"measured {meta['date']} " if meta.get("date") else ""
-    return (f"F1: MSRA test, entity level, exact span. Latency: {when}{where}one thread, one typical sentence "
-            f"(about 50 characters) a call. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`")
+    return (
+        f"F1: MSRA test, entity level, exact span. Latency: {when}{where}one thread, one typical sentence "
+        f"(about 50 characters) a call. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`"
+    )
 
 
 def shown_path(path: Path) -> str:
@@ -168,10 +181,20 @@ def build_ui(service: NerService) -> gr.Blocks:
         except RequestError as e:
             raise user_error(str(e)) from None
         columns = ["文本 text", "类型 type", "start", "end", "score", "note"]
-        table = pd.DataFrame([{"文本 text": e.text, "类型 type": e.type, "start": e.start, "end": e.end,
-                               "score": shown_score(e.score),
-                               "note": "⚠ low" if e.score is not None and e.score < LOW_CONFIDENCE else ""}
-                              for e in result.entities], columns=columns)
+        table = pd.DataFrame(
+            [
+                {
+                    "文本 text": e.text,
+                    "类型 type": e.type,
+                    "start": e.start,
+                    "end": e.end,
+                    "score": shown_score(e.score),
+                    "note": "⚠ low" if e.score is not None and e.score < LOW_CONFIDENCE else "",
+                }
+                for e in result.entities
+            ],
+            columns=columns,
+        )
         return highlight(text or "", result.entities), table, stats_markdown(result)
 
     def benchmark(text: str = "", repeats: int = 30, request: gr.Request = None) -> tuple:
@@ -191,8 +214,12 @@ def build_ui(service: NerService) -> gr.Blocks:
             raise user_error(str(e)) from None
         try:
             with gate.admit(visitor_of(request), "benchmark"):
-                out = run_isolated("benchmark", {"model": str(service.model_path), "texts": texts, "repeats": repeats,
-                                                 "threads": limits.threads}, limits.bench_seconds, "benchmark")
+                out = run_isolated(
+                    "benchmark",
+                    {"model": str(service.model_path), "texts": texts, "repeats": repeats, "threads": limits.threads},
+                    limits.bench_seconds,
+                    "benchmark",
+                )
         except JobRefused as e:
             raise user_error(str(e)) from None
         reference = out["reference"]
@@ -200,20 +227,56 @@ def build_ui(service: NerService) -> gr.Blocks:
         rows, diffs = [], []
         for r in out["results"]:
             f = stored[r["variant"]]
-            rows.append({"variant": shown_name(f), "size (MB)": f.size_mb, "ms a sentence (median)": r["median_ms"],
-                         "ms a sentence (p95)": r["p95_ms"], "chars/s": r["chars_per_s"], "F1": f.f1,
-                         f"same entities as {reference}": r["agreement"]})
-            diffs += [{"variant": r["variant"], "text #": d["text_index"], "entity": d["entity"], "type": d["type"],
-                       "start": d["start"], "end": d["end"], "only in": d["only_in"]} for d in r["differences"]]
+            rows.append(
+                {
+                    "variant": shown_name(f),
+                    "size (MB)": f.size_mb,
+                    "ms a sentence (median)": r["median_ms"],
+                    "ms a sentence (p95)": r["p95_ms"],
+                    "chars/s": r["chars_per_s"],
+                    "F1": f.f1,
+                    f"same entities as {reference}": r["agreement"],
+                }
+            )
+            diffs += [
+                {
+                    "variant": r["variant"],
+                    "text #": d["text_index"],
+                    "entity": d["entity"],
+                    "type": d["type"],
+                    "start": d["start"],
+                    "end": d["end"],
+                    "only in": d["only_in"],
+                }
+                for d in r["differences"]
+            ]
         table_df = pd.DataFrame(rows)
         points = table_df.rename(columns={"ms a sentence (median)": "ms a sentence"})
-        raw = {"texts": len(texts), "characters": chars, "repeats": repeats, "machine": out["machine"],
-               "results": rows, "disagreements": diffs}
+        raw = {
+            "texts": len(texts),
+            "characters": chars,
+            "repeats": repeats,
+            "machine": out["machine"],
+            "results": rows,
+            "disagreements": diffs,
+        }
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        plot = gr.ScatterPlot(points, x="ms a sentence", y="F1", color="variant", visible=True,
-                              x_lim=axis(points["ms a sentence"]), y_lim=axis(points["F1"]))
-        return (gr.update(value=table_df, visible=True), plot,
-                gr.update(value=diff_df, visible=bool(diffs)), gr.update(visible=True), raw)
+        plot = gr.ScatterPlot(
+            points,
+            x="ms a sentence",
+            y="F1",
+            color="variant",
+            visible=True,
+            x_lim=axis(points["ms a sentence"]),
+            y_lim=axis(points["F1"]),
+        )
+        return (
+            gr.update(value=table_df, visible=True),
+            plot,
+            gr.update(value=diff_df, visible=bool(diffs)),
+            gr.update(visible=True),
+            raw,
+        )
 
     def bulk(payload, column: str, variant: str, fmt: str, request: gr.Request = None):
         """Annotate an uploaded file in a child process; one format out, every bound of ``limits`` applied."""
@@ -226,17 +289,31 @@ def build_ui(service: NerService) -> gr.Blocks:
         column = column if isinstance(column, str) and column.strip() else "text"
         remove_old_outputs(bulk_home, limits.bulk_keep_seconds)
         job = bulk_home / f"job-{secrets.token_hex(8)}"
-        budget = {"documents": limits.bulk_documents, "characters": limits.bulk_chars,
-                  "document_chars": limits.max_chars,
-                  "output_bytes": limits.bulk_output_ratio * max(src.stat().st_size, 4096)}
+        budget = {
+            "documents": limits.bulk_documents,
+            "characters": limits.bulk_chars,
+            "document_chars": limits.max_chars,
+            "output_bytes": limits.bulk_output_ratio * max(src.stat().st_size, 4096),
+        }
         try:
             with gate.admit(visitor_of(request), "bulk job"):
                 job.mkdir(parents=True)
                 out = job / f"{Path(name).stem[:60] or 'upload'}.entities.{fmt}"
-                stats = run_isolated("bulk", {"src": str(src), "out": str(out), "fmt": fmt, "column": column,
-                                              "model": str(service.model_path), "variant": rec_variant,
-                                              "threads": limits.threads, "budget": budget},
-                                     limits.bulk_seconds, "bulk job")
+                stats = run_isolated(
+                    "bulk",
+                    {
+                        "src": str(src),
+                        "out": str(out),
+                        "fmt": fmt,
+                        "column": column,
+                        "model": str(service.model_path),
+                        "variant": rec_variant,
+                        "threads": limits.threads,
+                        "budget": budget,
+                    },
+                    limits.bulk_seconds,
+                    "bulk job",
+                )
         except JobRefused as e:
             shutil.rmtree(job, ignore_errors=True)
             raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
@@ -247,8 +324,10 @@ def build_ui(service: NerService) -> gr.Blocks:
         if stats["skipped"]:
             shown = "; ".join(f"line {e['line']}: {e['error']}" for e in stats["errors"][:5])
             skipped = f"  \n⚠ **{stats['skipped']}** lines skipped ({shown}{' …' if stats['skipped'] > 5 else ''})"
-        summary = (f"**{stats['documents']}** documents · **{stats['characters']:,}** characters · {counts} · "
-                   f"{stats['seconds']:.2f} s ({stats['chars_per_s']:,} chars/s), variant {rec_variant}{skipped}")
+        summary = (
+            f"**{stats['documents']}** documents · **{stats['characters']:,}** characters · {counts} · "
+            f"{stats['seconds']:.2f} s ({stats['chars_per_s']:,} chars/s), variant {rec_variant}{skipped}"
+        )
         return [str(out)], summary
 
     atexit.register(shutil.rmtree, bulk_home, True)
@@ -259,77 +338,157 @@ def build_ui(service: NerService) -> gr.Blocks:
             with gr.Tab("实体侦测 · Detect", id="detect"):
                 with gr.Row(elem_classes=["rl-row"]):
                     with gr.Column(scale=3):
-                        text = gr.Textbox(label="输入文本 · Text", lines=5, max_lines=20, elem_id="rl-input",
-                                          placeholder="输入中文文本，例如：马云在杭州阿里巴巴总部发表演讲")
+                        text = gr.Textbox(
+                            label="输入文本 · Text",
+                            lines=5,
+                            max_lines=20,
+                            elem_id="rl-input",
+                            placeholder="输入中文文本，例如：马云在杭州阿里巴巴总部发表演讲",
+                        )
                     with gr.Column(scale=1, min_width=200):
                         variant = gr.Dropdown(variants, value=variants[0], label="模型 · Variant", elem_id="rl-variant")
                         run = gr.Button("侦测 Detect", variant="primary", elem_id="rl-run")
                 with gr.Accordion("用户词典 · User dictionary", open=False):
-                    user_dict = gr.Textbox(label="One entry per line: 词语 TYPE (PER, LOC or ORG); these always win",
-                                           lines=3, placeholder="字节跳动 ORG\n梁汝波 PER", elem_id="rl-user-dict")
+                    user_dict = gr.Textbox(
+                        label="One entry per line: 词语 TYPE (PER, LOC or ORG); these always win",
+                        lines=3,
+                        placeholder="字节跳动 ORG\n梁汝波 PER",
+                        elem_id="rl-user-dict",
+                    )
                 gr.Examples(example_texts(), inputs=text, label="示例 · Examples")
-                highlighted = gr.HighlightedText(label="实体 · Entities", color_map=color_map, show_legend=True,
-                                                 combine_adjacent=False, elem_id="rl-highlight")
+                highlighted = gr.HighlightedText(
+                    label="实体 · Entities",
+                    color_map=color_map,
+                    show_legend=True,
+                    combine_adjacent=False,
+                    elem_id="rl-highlight",
+                )
                 stats = gr.HTML(elem_id="rl-stats")
-                table = gr.Dataframe(label="实体列表 · Entity table (score: probability of exactly this entity)",
-                                     interactive=False, wrap=True, elem_id="rl-table")
+                table = gr.Dataframe(
+                    label="实体列表 · Entity table (score: probability of exactly this entity)",
+                    interactive=False,
+                    wrap=True,
+                    elem_id="rl-table",
+                )
                 outputs = [highlighted, table, stats]
-                for event, kwargs in ((text.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
-                                      (text.submit, {}), (run.click, {}), (variant.change, {}),
-                                      (user_dict.change, {"trigger_mode": "always_last", "show_progress": "hidden"})):
+                for event, kwargs in (
+                    (text.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
+                    (text.submit, {}),
+                    (run.click, {}),
+                    (variant.change, {}),
+                    (user_dict.change, {"trigger_mode": "always_last", "show_progress": "hidden"}),
+                ):
                     event(detect, [text, variant, user_dict], outputs, api_visibility="private", **kwargs)
             with gr.Tab("批量标注 · Bulk", id="bulk"):
-                gr.Markdown("Upload a `.txt` (one document per line), `.jsonl` (`{\"text\": ...}` per line) or `.csv` "
-                            f"file of at most {limits.upload_mb} MB and {limits.bulk_chars:,} characters "
-                            f"(documents of at most {limits.max_chars:,}); download the entities as JSONL, CSV or "
-                            "CoNLL. Lines that cannot be read are skipped and listed. Results are kept "
-                            f"{limits.bulk_keep_seconds // 60} minutes.")
+                gr.Markdown(
+                    'Upload a `.txt` (one document per line), `.jsonl` (`{"text": ...}` per line) or `.csv` '
+                    f"file of at most {limits.upload_mb} MB and {limits.bulk_chars:,} characters "
+                    f"(documents of at most {limits.max_chars:,}); download the entities as JSONL, CSV or "
+                    "CoNLL. Lines that cannot be read are skipped and listed. Results are kept "
+                    f"{limits.bulk_keep_seconds // 60} minutes."
+                )
                 with gr.Row(elem_classes=["rl-row"]):
                     upload = gr.File(label="文件 · File", file_types=list(BULK_SUFFIXES), elem_id="rl-upload")
                     with gr.Column():
                         column = gr.Textbox(value="text", label="CSV text column", elem_id="rl-column")
                         bulk_variant = gr.Dropdown(variants, value=variants[0], label="模型 · Variant")
-                        bulk_format = gr.Radio(list(FORMATS), value="jsonl", label="输出 · Output format",
-                                               elem_id="rl-format")
+                        bulk_format = gr.Radio(
+                            list(FORMATS), value="jsonl", label="输出 · Output format", elem_id="rl-format"
+                        )
                         bulk_run = gr.Button("标注 Annotate", variant="primary", elem_id="rl-bulk-run")
                 bulk_files = gr.File(label="下载 · Downloads", file_count="multiple", elem_id="rl-downloads")
                 bulk_summary = gr.Markdown(elem_id="rl-bulk-summary")
                 # preprocess=False: the handler sees the client's FileData as sent and checks its path itself
                 # (mounted apps skip Gradio's own upload-folder check; see docs/RELIABILITY.md).
-                bulk_run.click(bulk, [upload, column, bulk_variant, bulk_format], [bulk_files, bulk_summary],
-                               api_visibility="private", preprocess=False, concurrency_limit=None)
+                bulk_run.click(
+                    bulk,
+                    [upload, column, bulk_variant, bulk_format],
+                    [bulk_files, bulk_summary],
+                    api_visibility="private",
+                    preprocess=False,
+                    concurrency_limit=None,
+                )
             with gr.Tab("压缩对比 · Compression", id="compression"):
                 gr.HTML(cards_html(figures), elem_id="rl-cards")
                 points = scatter_frame(figures)
                 if len(points):
                     labelled = points.assign(variant=[shown_name(by_name[v]) for v in points["variant"]])
                     with gr.Row(elem_classes=["rl-row"]):
-                        gr.ScatterPlot(labelled, x="ms a sentence", y="F1", color="variant",
-                                       title="F1 against latency: up and left is better", x_lim=axis(points["ms a sentence"]),
-                                       y_lim=axis(points["F1"]), tooltip="all", elem_id="rl-f1-latency", label="F1 / latency")
-                        gr.ScatterPlot(labelled, x="size (MB)", y="F1", color="variant",
-                                       title="F1 against size: up and left is better", x_lim=axis(points["size (MB)"]),
-                                       y_lim=axis(points["F1"]), tooltip="all", elem_id="rl-f1-size", label="F1 / size")
-                gr.Dataframe(variant_table(figures), interactive=False, wrap=True, elem_id="rl-stored",
-                             label="已测数据 · Stored measurements")
+                        gr.ScatterPlot(
+                            labelled,
+                            x="ms a sentence",
+                            y="F1",
+                            color="variant",
+                            title="F1 against latency: up and left is better",
+                            x_lim=axis(points["ms a sentence"]),
+                            y_lim=axis(points["F1"]),
+                            tooltip="all",
+                            elem_id="rl-f1-latency",
+                            label="F1 / latency",
+                        )
+                        gr.ScatterPlot(
+                            labelled,
+                            x="size (MB)",
+                            y="F1",
+                            color="variant",
+                            title="F1 against size: up and left is better",
+                            x_lim=axis(points["size (MB)"]),
+                            y_lim=axis(points["F1"]),
+                            tooltip="all",
+                            elem_id="rl-f1-size",
+                            label="F1 / size",
+                        )
+                gr.Dataframe(
+                    variant_table(figures),
+                    interactive=False,
+                    wrap=True,
+                    elem_id="rl-stored",
+                    label="已测数据 · Stored measurements",
+                )
                 gr.Markdown(stored_note(service, meta))
                 gr.Markdown(guide_markdown(figures), elem_id="rl-guide")
                 gr.Markdown("### 实时基准 · Live benchmark on this machine")
                 with gr.Row(elem_classes=["rl-row"]):
-                    bench_text = gr.Textbox(value="", label=f"Texts, one per line (at most {limits.bench_lines}; empty: our "
-                                            "sample sentences)", lines=3, elem_id="rl-bench-text")
-                    repeats = gr.Slider(3, limits.bench_repeats, value=20, step=1, label="Repeats", elem_id="rl-repeats")
+                    bench_text = gr.Textbox(
+                        value="",
+                        label=f"Texts, one per line (at most {limits.bench_lines}; empty: our sample sentences)",
+                        lines=3,
+                        elem_id="rl-bench-text",
+                    )
+                    repeats = gr.Slider(
+                        3, limits.bench_repeats, value=20, step=1, label="Repeats", elem_id="rl-repeats"
+                    )
                 bench_run = gr.Button("运行基准 Run live benchmark", variant="primary", elem_id="rl-bench-run")
-                bench_table = gr.Dataframe(label="Side by side: each text one call, as the app calls", interactive=False,
-                                           wrap=True, visible=False, elem_id="rl-bench-table")
-                live_plot = gr.ScatterPlot(x="ms a sentence", y="F1", color="variant", visible=False,
-                                           title="Measured now: F1 against ms a sentence", label="live F1 / latency",
-                                           elem_id="rl-live-plot")
-                diff_table = gr.Dataframe(label="Entities a variant finds differently from fp32", interactive=False,
-                                          visible=False, elem_id="rl-diffs")
+                bench_table = gr.Dataframe(
+                    label="Side by side: each text one call, as the app calls",
+                    interactive=False,
+                    wrap=True,
+                    visible=False,
+                    elem_id="rl-bench-table",
+                )
+                live_plot = gr.ScatterPlot(
+                    x="ms a sentence",
+                    y="F1",
+                    color="variant",
+                    visible=False,
+                    title="Measured now: F1 against ms a sentence",
+                    label="live F1 / latency",
+                    elem_id="rl-live-plot",
+                )
+                diff_table = gr.Dataframe(
+                    label="Entities a variant finds differently from fp32",
+                    interactive=False,
+                    visible=False,
+                    elem_id="rl-diffs",
+                )
                 with gr.Accordion("benchmark JSON", open=False, visible=False) as raw_box:
                     raw = gr.JSON(label="benchmark JSON")
-                bench_run.click(benchmark, [bench_text, repeats], [bench_table, live_plot, diff_table, raw_box, raw],
-                                api_name="benchmark", concurrency_limit=None)
+                bench_run.click(
+                    benchmark,
+                    [bench_text, repeats],
+                    [bench_table, live_plot, diff_table, raw_box, raw],
+                    api_name="benchmark",
+                    concurrency_limit=None,
+                )
         gr.api(ner_api, api_name="ner")
     return demo
