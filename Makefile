@@ -65,3 +65,12 @@ SPACE_DIR ?= build/space
 space:
 	python -m scripts.space bundle $(SPACE_DIR) --force
 	$(if $(SPACE),python -m scripts.space push $(SPACE_DIR) --space $(SPACE))
+
+# The multi-domain candidate (issue 15; not shipped yet): MSRA, Weibo, Resume and CLUENER mapped onto
+# docs/GUIDELINES.md (compression.build_corpus), one network trained on them (configs/multi.json), exported to
+# runs/multi and scored on every corpus's selection split beside the shipped model and the peer tools.
+.PHONY: multi
+multi: | $(LAC)
+	python -m compression.build_corpus --out build/data/multi
+	python -m compression.train --config configs/multi.json --lac $(LAC)
+	python -m compression.export runs/multi --no-eval
