@@ -381,7 +381,9 @@ async def _health_of(url: str) -> dict:
         return await health(client)
 
 
-async def call_event(client: httpx.AsyncClient, elem_id: str, data: list, timeout: float = 180) -> dict:
+async def call_event(
+    client: httpx.AsyncClient, elem_id: str, data: list, timeout: float = 180, visitor: str | None = None
+) -> dict:
     """Run the UI event triggered by the button ``elem_id`` as a browser would (Gradio's queue); its last message,
     with the seconds it took."""
     config = (await client.get("/config")).json()
@@ -392,6 +394,7 @@ async def call_event(client: httpx.AsyncClient, elem_id: str, data: list, timeou
     r = await client.post(
         "/gradio_api/queue/join",
         json={"data": data, "fn_index": fn, "session_hash": session, "event_data": None, "trigger_id": None},
+        headers={"x-forwarded-for": visitor} if visitor else None,
     )
     if r.status_code != 200:
         return {"status": r.status_code, "seconds": round(time.perf_counter() - t0, 2), "error": r.text[:200]}
@@ -472,12 +475,13 @@ async def run_heavy(url: str, clients: int, seconds: float, seed: int) -> dict:
     info = await _health_of(url)
     maker = TextMaker(info["max_chars"], seed)
     async with new_client(url, 8, timeout=300) as client:
-        _, big = await upload(
-            client, "big.txt", ("".join(maker.typical() for _ in range(4)) + "\n").encode("utf-8") * 1200
-        )
-        bulk = asyncio.create_task(call_event(client, "rl-bulk-run", [big, "text", "", "jsonl"]))
+        # distinct lines (identical ones would be computed once), just under the Bulk character limit
+        doc = "".join(f"{maker.typical()[:780]}（{i}）\n" for i in range(1200))[: info["max_chars"] * 49]
+        _, big = await upload(client, "big.txt", doc.encode("utf-8"))
+        # two visitors (a Bulk job and a benchmark from one visitor would be one job too many)
+        bulk = asyncio.create_task(call_event(client, "rl-bulk-run", [big, "text", "", "jsonl"], visitor="10.0.0.1"))
         lines = "\n".join(maker.typical()[:100] for _ in range(20))
-        bench = asyncio.create_task(call_event(client, "rl-bench-run", [lines, 100]))
+        bench = asyncio.create_task(call_event(client, "rl-bench-run", [lines, 100], visitor="10.0.0.2"))
         await asyncio.sleep(2)
         load = await run_load(url, clients, seconds, {"short": 1.0}, seed)
         bulk_r, bench_r = await bulk, await bench

@@ -30,7 +30,7 @@ class Limits:
     bulk_keep_seconds: int = 900  # a Bulk result stays downloadable this long, then it is deleted
     bench_lines: int = 20  # texts per live benchmark
     bench_chars: int = 2_000  # characters per live benchmark, all texts together
-    bench_repeats: int = 100  # repeats per live benchmark
+    bench_repeats: int = 30  # repeats per live benchmark (20 lines x 100 characters x 30 fits bench_seconds)
     bench_seconds: int = 90  # wall-clock budget of one live benchmark
     heavy_waiting: int = 2  # Bulk or benchmark jobs that may wait while one runs; more are turned away at once
     queue_size: int = 64  # Gradio's queue (every event together)
