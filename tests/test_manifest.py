@@ -23,7 +23,7 @@ def test_variant_fields_are_typed():
     ensemble = m.variants["ensemble-int8-emb4"]
     assert ensemble.crf == "crf.ensemble.npz" and m.variant_crf("fp32") == m.crf
     assert ensemble.members and all(isinstance(x, Member) and x.dir for x in ensemble.members)
-    assert m.variant_inputs("pruned")["bigrams"] == "bigrams.pruned.txt"
+    assert m.variant_inputs("pruned-int8")["bigrams"] == "bigrams.pruned.txt"
     assert m.variant_inputs("fp32") == m.inputs
 
 

@@ -414,30 +414,19 @@ def build_ui(service: NerService) -> gr.Blocks:
                 if len(points):
                     labelled = points.assign(variant=[shown_name(by_name[v]) for v in points["variant"]])
                     with gr.Row(elem_classes=["rl-row"]):
-                        gr.ScatterPlot(
-                            labelled,
-                            x="ms a sentence",
-                            y="F1",
-                            color="variant",
-                            title="F1 against latency: up and left is better",
-                            x_lim=axis(points["ms a sentence"]),
-                            y_lim=axis(points["F1"]),
-                            tooltip="all",
-                            elem_id="rl-f1-latency",
-                            label="F1 / latency",
-                        )
-                        gr.ScatterPlot(
-                            labelled,
-                            x="size (MB)",
-                            y="F1",
-                            color="variant",
-                            title="F1 against size: up and left is better",
-                            x_lim=axis(points["size (MB)"]),
-                            y_lim=axis(points["F1"]),
-                            tooltip="all",
-                            elem_id="rl-f1-size",
-                            label="F1 / size",
-                        )
+                        for x, what in (("ms a sentence", "latency"), ("size (MB)", "size")):
+                            gr.ScatterPlot(
+                                labelled,
+                                x=x,
+                                y="F1",
+                                color="variant",
+                                title=f"F1 against {what}: up and left is better",
+                                x_lim=axis(points[x]),
+                                y_lim=axis(points["F1"]),
+                                tooltip="all",
+                                elem_id=f"rl-f1-{what}",
+                                label=f"F1 / {what}",
+                            )
                 gr.Dataframe(
                     variant_table(figures),
                     interactive=False,
