@@ -87,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             limits = dataclasses.replace(limits, threads=max(1, args.threads))
         writable_temp_dir()
         app = create_app(args.model, limits)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (raner.ModelError, raner.UnknownVariantError) as e:
+    except (ValueError, raner.ModelError) as e:  # ConfigError and UnknownVariantError are ValueErrors
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"raner-lite on http://{host}:{port}  (REST: POST /api/ner, GET /api/health; docs: /docs)", flush=True)

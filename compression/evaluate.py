@@ -25,22 +25,15 @@ from datetime import date
 from pathlib import Path
 
 import raner
-from raner.markup import read_marked_file
-from raner.spans import spans_to_tags, tags_to_spans
+from raner.spans import tags_to_spans
 
 from .data import Sentence, read_conll
 from .metrics import format_report, recall_by_group, score_spans
+from .scoring import evaluate as evaluate  # re-exported: the batched scorer this module always offered
+from .scoring import read_markup
 
 Span = tuple[str, int, int]
 Predict = Callable[[str], list]  # one text -> its spans
-
-
-def read_markup(path: Path) -> list[Sentence]:
-    """Sentences from inline markup (``[马云|PER]在...``) as tagged sentences."""
-    out = []
-    for text, ents in read_marked_file(path):
-        out.append(Sentence(text, spans_to_tags([(e.type, e.start, e.end) for e in ents], len(text))))
-    return out
 
 
 def is_conll(path: str | Path) -> bool:
@@ -65,13 +58,6 @@ def read_set(path: str | Path, markup: bool | None = None) -> list[Sentence]:
 def known_entities(train: Sequence[Sentence]) -> set[tuple[str, str]]:
     """Every (entity text, type) of the training sentences."""
     return {(s.text[a:b], k) for s in train for k, a, b in tags_to_spans(s.tags)}
-
-
-def evaluate(rec: raner.Recognizer, sentences: list[Sentence]) -> dict:
-    """Score the recognizer's entities against the gold tags (exact span and type), batched."""
-    pred = rec.predict_batch([s.text for s in sentences])
-    gold = [tags_to_spans(s.tags) for s in sentences]
-    return score_spans(gold, [[(e.type, e.start, e.end) for e in ents] for ents in pred])
 
 
 def seen_unseen_recall(rec: raner.Recognizer, sentences: list[Sentence], train: list[Sentence]) -> dict:

@@ -159,37 +159,13 @@ def guide_markdown(figures: list[VariantFigures]) -> str:
 
 
 def scatter_frame(figures: list[VariantFigures]) -> pd.DataFrame:
-    """Points for the F1-against-latency and F1-against-size plots; ``kind`` marks the default and the front."""
-    front = pareto_front(figures)
+    """Points for the F1-against-latency and F1-against-size plots (variants with both figures)."""
     rows = [
-        {
-            "variant": f.name,
-            "F1": f.f1,
-            "ms a sentence": f.ms_a_sentence,
-            "size (MB)": f.size_mb,
-            "kind": "default" if f.default else ("best trade-off" if f.name in front else "other"),
-        }
+        {"variant": f.name, "F1": f.f1, "ms a sentence": f.ms_a_sentence, "size (MB)": f.size_mb}
         for f in figures
         if f.f1 is not None and f.ms_a_sentence is not None
     ]
-    return pd.DataFrame(rows, columns=["variant", "F1", "ms a sentence", "size (MB)", "kind"])
-
-
-def pareto_front(figures: list[VariantFigures]) -> set[str]:
-    """Variants that no other variant beats on F1, latency and size at once."""
-    pts = [f for f in figures if f.f1 is not None and f.ms_a_sentence is not None]
-
-    def beaten(a: VariantFigures) -> bool:
-        return any(
-            b is not a
-            and b.f1 >= a.f1
-            and b.ms_a_sentence <= a.ms_a_sentence
-            and b.size_mb <= a.size_mb
-            and (b.f1, -b.ms_a_sentence, -b.size_mb) != (a.f1, -a.ms_a_sentence, -a.size_mb)
-            for b in pts
-        )
-
-    return {f.name for f in pts if not beaten(f)}
+    return pd.DataFrame(rows, columns=["variant", "F1", "ms a sentence", "size (MB)"])
 
 
 def axis(values, pad: float = 0.15) -> list[float] | None:

@@ -53,10 +53,6 @@ class Gate:
             with self._state:
                 self._visitors.discard(visitor)
 
-    @property
-    def waiting(self) -> int:
-        return self._waiting
-
 
 def run_isolated(task: str, args: dict, seconds: float, what: str) -> Any:
     """Run ``webapp.tasks.<task>(**args)`` in a fresh, lower-priority Python; its JSON result, or JobRefused.

@@ -63,11 +63,6 @@ class NerService:
         return list(self._names)
 
     @property
-    def loaded(self) -> list[str]:
-        """Variants loaded so far (the default, and any a request has asked for)."""
-        return list(self._cached)
-
-    @property
     def manifest(self):
         return self._cached[self.default_variant].manifest
 
