@@ -43,9 +43,13 @@ class CRFLayer(nn.Module):
         last = tags.gather(1, (mask.sum(1) - 1).unsqueeze(1)).squeeze(1)
         return score + self.end[last]
 
-    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood of the gold paths."""
-        return (self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)).mean()
+    def nll(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor,
+            gold: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood of the gold paths; ``gold[b]`` False leaves sequence b out (no gold)."""
+        each = self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
+        if gold is None:
+            return each.mean()
+        return (each * gold).sum() / gold.sum().clamp(min=1)
 
     def scores(self) -> dict[str, np.ndarray]:
         """Start, end and transition scores as numpy arrays."""

@@ -9,10 +9,12 @@ DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 @dataclass
 class Sentence:
-    """One labelled sentence: the original text and one tag per character."""
+    """One sentence: the original text and one tag per character. An unlabelled one (``labelled=False``: text
+    without gold, tags all O) teaches only through distillation."""
 
     text: str
     tags: list[str]
+    labelled: bool = True
 
 
 def read_conll(path: str | Path) -> list[Sentence]:
@@ -45,3 +47,10 @@ def labels_of(sentences: list[Sentence]) -> list[str]:
     for k in kinds:
         labels += [f"B-{k}", f"I-{k}"]
     return labels
+
+
+def read_unlabelled(path: str | Path) -> list[Sentence]:
+    """Plain text, one sentence a line (blank lines skipped), as unlabelled sentences."""
+    with open(path, encoding="utf-8") as f:
+        texts = [line.strip() for line in f]
+    return [Sentence(t, ["O"] * len(t), labelled=False) for t in texts if t]

@@ -19,15 +19,18 @@ from .ensemble_graph import mean_crf
 
 
 class EnsembleTeacher:
-    """Exported model directories whose averaged emissions and CRF scores define the target posteriors."""
+    """Exported model directories whose averaged emissions and CRF scores define the target posteriors. Each text's
+    averaged emissions are kept (up to ``cache_texts`` texts), so epochs after the first run only the student."""
 
-    def __init__(self, dirs: Sequence[Path], labels: Sequence[str]):
+    def __init__(self, dirs: Sequence[Path], labels: Sequence[str], cache_texts: int = 500_000):
         if not dirs:
             raise ValueError("an ensemble teacher needs at least one model directory")
         self.members = [raner.load(d, variant="fp32", cache_size=0) for d in dirs]
         for d, rec in zip(dirs, self.members):
             if list(rec.manifest.labels) != list(labels):
                 raise ValueError(f"teacher {d} has labels {rec.manifest.labels}, the student {list(labels)}")
+        self.cache: dict[str, np.ndarray] = {}
+        self.cache_texts = cache_texts
         crf = mean_crf([Path(d) for d in dirs])
         self.start, self.end, self.transitions = (torch.from_numpy(crf[k]) for k in ("start", "end", "transitions"))
 
@@ -36,14 +39,28 @@ class EnsembleTeacher:
         """[B, T, C] log posteriors of the averaged model for normalized texts (T = longest text)."""
         steps = max(len(t) for t in texts)
         em = np.zeros((len(texts), steps, len(self.start)), dtype=np.float32)
-        for rec in self.members:
-            for i, e in enumerate(rec.emissions(texts)):
-                if len(e) != len(texts[i]):
-                    raise ValueError(f"teacher {rec.name} gave {len(e)} emissions for {len(texts[i])} characters")
-                em[i, : len(e)] += e / len(self.members)
+        for i, e in enumerate(self.emissions(texts)):
+            em[i, : len(e)] = e
         lengths = torch.tensor([len(t) for t in texts])
         mask = torch.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)
         return log_marginals(self.start, self.end, self.transitions, torch.from_numpy(em), mask)
+
+    def emissions(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The members' averaged [len(text), C] emissions of each text (from the cache where it has them)."""
+        todo = sorted({t for t in texts if t not in self.cache})
+        if todo:
+            total = [np.zeros((len(t), len(self.start)), dtype=np.float32) for t in todo]
+            for rec in self.members:
+                for i, e in enumerate(rec.emissions(todo)):
+                    if len(e) != len(todo[i]):
+                        raise ValueError(f"teacher {rec.name} gave {len(e)} emissions for {len(todo[i])} characters")
+                    total[i] += e / len(self.members)
+            fresh = dict(zip(todo, total))
+            if len(self.cache) + len(fresh) <= self.cache_texts:
+                self.cache.update(fresh)
+        else:
+            fresh = {}
+        return [fresh[t] if t in fresh else self.cache[t] for t in texts]
 
 
 def posterior_loss(teacher: EnsembleTeacher, crf: CRFLayer,
@@ -52,8 +69,9 @@ def posterior_loss(teacher: EnsembleTeacher, crf: CRFLayer,
 
     def loss(texts: list[str], batch: dict, emissions: torch.Tensor) -> torch.Tensor:
         mask = torch.arange(emissions.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)
-        target = teacher.log_marginals(texts).exp()
-        ce = -(target * crf.log_marginals(emissions, mask)).sum(2)
-        return weight * (ce * mask).sum(1).mean()
+        inside = mask.unsqueeze(2)  # padded positions hold junk (even inf) in both: keep them out of the sum
+        target = torch.where(inside, teacher.log_marginals(texts).exp(), 0.0)
+        ce = -(target * torch.where(inside, crf.log_marginals(emissions, mask), 0.0)).sum(2)
+        return weight * ce.sum(1).mean()
 
     return loss

@@ -81,6 +81,8 @@ class TrainConfig:
     entity_char_dropout: float = option(0.0, "rate of replacing characters inside gold entities by [UNK]")
     teachers: tuple[Path, ...] = option((), "exported model directories whose averaged posteriors the model also "
                                         "learns (distillation)")
+    unlabelled: Path | None = option(None, "text file, one sentence a line, also trained on: learned only from the "
+                                     "--teachers' posteriors (distillation on unlabelled text)")
     distill_weight: float = option(1.0, "weight of the distillation loss beside the gold CRF loss (with --teachers)")
     max_len: int = option(200, "training sentences longer than this are cut at entity-free points")
     init_from: Path | None = option(None, "start from this checkpoint's weights (same data, vocabularies and "
@@ -147,6 +149,8 @@ class TrainConfig:
              "--augment-lexicon draws from the lexicon: drop --no-lexicon")
         need(self.teachers or self.distill_weight == _default("distill_weight"),
              "--distill-weight weighs the --teachers' loss: add --teachers")
+        need(self.unlabelled is None or bool(self.teachers),
+             "--unlabelled text has no gold tags: it teaches only through --teachers' posteriors; add --teachers")
         need(self.lr > 0 and self.lac_lr > 0, "--lr and --lac-lr must be positive")
         need(self.emb_lr > 0, f"--emb-lr must be positive, not {self.emb_lr} (to train the embeddings at the dense "
              "layers' rate, give it the --lr value)")
@@ -173,6 +177,8 @@ class TrainConfig:
         if self.lac is not None and not _has_lac_model(self.lac):
             missing.append(f"{self.lac}: no LAC model there "
                            f"(fetch it with python -m compression.lac --download {self.lac})")
+        if self.unlabelled is not None and not self.unlabelled.is_file():
+            missing.append(f"{self.unlabelled}: no such file (--unlabelled is a text file, one sentence a line)")
         if self.init_from is not None and not self.init_from.is_file():
             missing.append(f"{self.init_from}: no such checkpoint (--init-from)")
         missing += [f"{t}: not an exported model directory (--teachers)" for t in self.teachers

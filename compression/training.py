@@ -26,7 +26,7 @@ from .augment import (
     split_facilities,
     substitute,
 )
-from .data import Sentence, labels_of, read_conll
+from .data import Sentence, labels_of, read_conll, read_unlabelled
 from .distill import EnsembleTeacher, posterior_loss
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon
 from .inputs import batches_by_length, featurizer_for, to_tensors
@@ -80,9 +80,9 @@ def split_long(sentences: list[Sentence], max_len: int) -> list[Sentence]:
             cut = start + max_len
             while cut > start + 1 and s.tags[cut].startswith("I-"):
                 cut -= 1
-            out.append(Sentence(s.text[start:cut], s.tags[start:cut]))
+            out.append(Sentence(s.text[start:cut], s.tags[start:cut], s.labelled))
             start = cut
-        out.append(Sentence(s.text[start:], s.tags[start:]))
+        out.append(Sentence(s.text[start:], s.tags[start:], s.labelled))
     return out
 
 
@@ -144,7 +144,8 @@ def train_epoch(model: Tagger, feat: Featurizer, sentences: list[Sentence], tag_
             if char_rate:
                 batch["chars"] = batch["chars"].masked_fill(inside & (torch.rand(gold.shape) < char_rate), feat.unk)
         emissions = model.net.run(batch)
-        loss = model.crf.nll(emissions, gold, mask)
+        labelled = torch.tensor([sentences[i].labelled for i in idx])
+        loss = model.crf.nll(emissions, gold, mask, None if labelled.all() else labelled)
         if extra_loss is not None:
             loss = loss + extra_loss(batch_texts, batch, emissions)
         opts.step(loss)
@@ -181,8 +182,9 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
     labels = labels_of(train_set)
     tag_id = {t: i for i, t in enumerate(labels)}
     out.mkdir(parents=True, exist_ok=True)
+    unlabelled = split_long(read_unlabelled(cfg.unlabelled), cfg.max_len)[: cfg.limit or None] if cfg.unlabelled else []
 
-    train_norm = [normalize(s.text) for s in train_set]
+    train_norm = [normalize(s.text) for s in train_set + unlabelled]
     write_table(out / "vocab.txt", build_char_vocab(train_norm))
     use_bigrams = not cfg.no_bigrams
     if use_bigrams:
@@ -253,6 +255,7 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
                      if rng.random() < cfg.augment_brands else s for s in sents]
         if cfg.augment_name_lists:
             sents = [name_list(s, pool, rng) if rng.random() < cfg.augment_name_lists else s for s in sents]
+        sents += unlabelled
         t0 = time.time()
         loss = train_epoch(model, feat, sents, tag_id, opts, cfg.batch_size, rng, cfg.char_dropout,
                            f"epoch {epoch}/{cfg.epochs}", extra_loss=distill,
@@ -270,6 +273,7 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
         "data": os.path.relpath(cfg.data, ROOT), "command": command, **({"recipe": recipe} if recipe else {}),
         "args": cfg.to_dict(), "best_dev_f1": best, "history": history,
         "train_seconds": round(time.time() - started, 1), "threads": cfg.threads, "train_sentences": len(train_set),
+        "unlabelled_sentences": len(unlabelled),
     }
     base_info = cfg.init_from.parent / "training.json" if cfg.init_from else None
     if base_info is not None and base_info.is_file():  # a fine-tune: keep the run it started from

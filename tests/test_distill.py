@@ -94,12 +94,46 @@ def test_teacher_refuses_other_labels(tiny_exported):
 
 
 @pytest.mark.slow
-def test_distilled_training_and_entity_dropout_run(tiny_corpus, tiny_exported, tmp_path):
+def test_distillation_loss_stays_finite_beside_padding(tiny_exported):
+    """Padded positions of the teacher's and the student's marginals hold junk (the teacher's overflowed to inf
+    when a batch mixed 1 and 150 characters): they must not reach the loss or its gradient."""
+    import raner
+    from compression.distill import EnsembleTeacher, posterior_loss
+
+    labels = raner.load(tiny_exported, variant="fp32", cache_size=0).manifest.labels
+    teacher = EnsembleTeacher([tiny_exported], labels)
+    texts = ["马云在杭州发表演讲。" * 15, "华"]
+    emissions = torch.randn(2, 150, len(labels), requires_grad=True)
+    loss = posterior_loss(teacher, CRFLayer(len(labels)), 1.0)(texts, {"lengths": torch.tensor([150, 1])}, emissions)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(emissions.grad).all()
+    assert set(teacher.cache) == set(texts)  # kept: the next epoch runs only the student
+    again = teacher.log_marginals(texts)
+    assert torch.allclose(again[1, :1], EnsembleTeacher([tiny_exported], labels).log_marginals(["华"])[0])
+
+
+@pytest.mark.slow
+def test_distilled_training_on_unlabelled_text_and_entity_dropout_run(tiny_corpus, tiny_exported, tmp_path):
+    import json
+
     from compression import train
 
+    unlabelled = tmp_path / "headlines.txt"
+    unlabelled.write_text("华为在龘城发布新手机\n\n马云回到杭州\n", encoding="utf-8")
     out = tmp_path / "student"
-    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--hidden", "8", "--char-dim", "8",
                 "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1", "--teachers", str(tiny_exported),
-                "--entity-bigram-dropout", "0.5", "--entity-char-dropout", "0.2"])
-    ckpt = torch.load(out / "checkpoint.pt", weights_only=False)
-    assert np.isfinite(ckpt["dev_f1"])
+                "--unlabelled", str(unlabelled), "--entity-bigram-dropout", "0.5", "--entity-char-dropout", "0.2"])
+    info = json.loads((out / "training.json").read_text(encoding="utf-8"))
+    assert info["unlabelled_sentences"] == 2
+    assert all(np.isfinite(h["loss"]) for h in info["history"]), info["history"]
+    assert "龘" in (out / "vocab.txt").read_text(encoding="utf-8").split()  # unlabelled text joins the vocabularies
+
+
+def test_crf_loss_leaves_out_sentences_without_gold():
+    crf = CRFLayer(3)
+    em, tags = torch.randn(2, 4, 3), torch.zeros(2, 4, dtype=torch.long)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    first = crf.nll(em[:1], tags[:1], mask[:1])
+    assert torch.allclose(crf.nll(em, tags, mask, torch.tensor([True, False])), first)
+    assert crf.nll(em, tags, mask, torch.tensor([False, False])) == 0

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ({"lac_lr": 0.01}, "--lac-lr is the learning rate of --lac-tune"),
     ({"augment_lexicon": True}, "--augment-lexicon widens"),
     ({"distill_weight": 2.0}, "--distill-weight weighs the --teachers"),
+    ({"unlabelled": "headlines.txt"}, "--unlabelled text has no gold tags"),
     ({"emb_lr": 0.0}, "--emb-lr must be positive"),
     ({"bigram_min_count": 0}, "--bigram-min-count must be at least 1"),
     ({"augment": 1.5}, "--augment is a share in [0, 1]"),
