@@ -1,6 +1,6 @@
 """Measure every variant of a model directory side by side and write benchmark.json + BENCHMARKS.md.
 
-python -m compression.benchmark models/msra-base [--data ../shared/data/msra] [--repeats 300]
+python -m compression.benchmark models/multi-base [--data build/data/multi] [--repeats 300]
 
 Ratios against fp32 from the same run are the headline; absolute times are this machine's.
 """
@@ -115,7 +115,8 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
     names = list(base.variants)
     manifest = base.manifest
     result = {"model": manifest.name, "date": dt.datetime.now().isoformat(timespec="seconds"),
-              "machine": machine_info(), "repeats": repeats, "sentences": {}, "variants": {n: {} for n in names}}
+              "machine": machine_info(), "repeats": repeats, "data": str(data) if data else None, "sentences": {},
+              "variants": {n: {} for n in names}}
     sentences = pick_sentences(data)
     result["sentences"] = {k: {"chars": len(v), "text": v} for k, v in sentences.items()}
     for name in names:
@@ -184,7 +185,7 @@ def plots(result: dict, folder: Path) -> list[str]:
                     [result["variants"][n]["latency"]["typical"]["threads_1"]["median_ms"] for n in names]),
     }
     if all("test" in result["variants"][n] for n in names):
-        series["f1"] = ("MSRA test F1", [result["variants"][n]["test"]["overall"]["f1"] for n in names])
+        series["f1"] = ("test F1", [result["variants"][n]["test"]["overall"]["f1"] for n in names])
     files = []
     if "calibration" in result:
         bins = result["calibration"]["bins"]
@@ -228,7 +229,7 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
              f"Python {m['python']}, by `python -m compression.benchmark models/{result['model']}`. "
              "Latency is end to end through `raner` (normalization, features, ONNX Runtime, Viterbi), "
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run. "
-             "F1: entity-level exact match on MSRA `test.txt`.", "",
+             f"F1: entity-level exact match on `{result.get('data')}/test.txt`.", "",
              "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) "
              "| typical ms (1t / 2t) | p95 typical (1t) | long ms (1t) | chars/s (batched) | cold start (s) "
              "| peak RSS (MB) |",

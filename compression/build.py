@@ -1,6 +1,6 @@
 """Train a model directory from a recipe and export it (fp32, int8, int8-emb4, scored on dev and test), in one command.
 
-python -m compression.build --config configs/lacgaz2.json --out models/my-model [--data ../shared/data/msra]
+python -m compression.build --config configs/multi.json --out models/my-model [--data build/data/multi]
 
 LAC's model files are fetched into the recipe's --lac folder first when it is missing. Pruning, the ensemble and the
 benchmark are further steps (`make model` runs every step of the shipped model).

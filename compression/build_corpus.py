@@ -3,7 +3,9 @@
 python -m compression.build_corpus --out build/data/multi [--weights msra=1,weibo=3,resume=1,cluener=1]
 
 Writes train.txt (each corpus's train split, repeated ``weight`` times, shuffled with a fixed seed; sentences
-identical to a selection sentence dropped), dev.txt (all selection splits), dev.<corpus>.txt and stats.json.
+identical to a selection sentence dropped), dev.txt (all selection splits), dev.<corpus>.txt and stats.json; with
+--test also test.txt, MSRA's reserved test split mapped the same way (sentences identical to a training sentence
+dropped), which only the shipped model's one report reads.
 `python -m compression.train --data build/data/multi` reads it as it reads the MSRA folder.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from raner.spans import tags_to_spans
 
-from .corpora import CORPORA, DEFAULT_CORPORA, dedupe, read_corpora, shares_window, write_conll
+from .corpora import CORPORA, DEFAULT_CORPORA, dedupe, read_corpora, read_msra_test, shares_window, write_conll
 
 DEFAULT_WEIGHTS = "msra=1,weibo=3,resume=1,cluener=1"
 
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(0 leaves it out of train.txt; default {DEFAULT_WEIGHTS})",
     )
     ap.add_argument("--seed", type=int, default=13, help="seed of the training sentence order")
+    ap.add_argument("--test", action="store_true", help="also write test.txt (MSRA test on the guideline)")
     args = ap.parse_args(argv)
     weights = parse_weights(args.weights)
 
@@ -72,6 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     random.Random(args.seed).shuffle(train)
     write_conll(args.out / "train.txt", train)
     write_conll(args.out / "dev.txt", held_out)
+    if args.test:
+        test = read_msra_test(args.data)
+        kept_test = dedupe(test, train)
+        write_conll(args.out / "test.txt", kept_test)
+        stats["msra_test"] = {"sentences": len(kept_test), "dropped_identical_to_train": len(test) - len(kept_test),
+                              "entities": entity_counts(kept_test)}
     stats["train_sentences_written"] = len(train)
     stats["dev_sentences_written"] = len(held_out)
     (args.out / "stats.json").write_text(json.dumps(stats, ensure_ascii=False, indent=2), encoding="utf-8")

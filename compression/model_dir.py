@@ -3,6 +3,8 @@ and scores, and the choice of its default."""
 from __future__ import annotations
 
 import datetime as dt
+import filecmp
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,15 +31,16 @@ def measured_variant(out: Path, name: str, file: str, description: str, **fields
                    description=description, **fields)
 
 
-def score_variants(out: Path, data: Path, names: list[str] | None = None) -> None:
-    """Evaluate variants through the runtime and store the scores: on a folder's dev.txt and test.txt,
-    or on one CoNLL file (stored under its stem, e.g. ``test`` for test.txt)."""
+def score_variants(out: Path, data: Path, names: list[str] | None = None, test: bool = False) -> None:
+    """Evaluate variants through the runtime and store the scores: on a folder's dev.txt and per-corpus
+    dev.<corpus>.txt (stored as ``dev.<corpus>``), and its test.txt only with ``test`` (a reserved split reports
+    a model being shipped, never a candidate being selected); or on one CoNLL file (stored under its stem)."""
     manifest = read_manifest(out)
     if data.is_file():
         splits = {data.stem: read_conll(data)}
     else:
-        splits = {split: read_conll(data / f"{split}.txt") for split in ("dev", "test")
-                  if (data / f"{split}.txt").is_file()}
+        files = [data / "dev.txt", *([data / "test.txt"] if test else []), *sorted(data.glob("dev.*.txt"))]
+        splits = {f.name.removesuffix(".txt"): read_conll(f) for f in files if f.is_file()}
     variants = dict(manifest.variants)
     for name in names or list(variants):
         rec = raner.load(out, variant=name, cache_size=0)
@@ -56,10 +59,12 @@ def choose_default(out: Path, candidates: list[str] | None = None, max_drop: flo
     variants = manifest.variants
     candidates = [v for v in variants if v != "fp32"] if candidates is None else candidates
 
-    def dev_f1(name: str) -> float:
-        return variants[name].metrics["dev"]["overall"]["f1"]
+    def dev_f1(name: str) -> float | None:
+        return variants[name].metrics.get("dev", {}).get("overall", {}).get("f1")
 
-    ok = [c for c in candidates if c in variants and dev_f1("fp32") - dev_f1(c) <= max_drop]
+    if dev_f1("fp32") is None:  # exported without scores (--no-eval): nothing to choose by
+        return manifest.default_variant
+    ok = [c for c in candidates if c in variants and dev_f1(c) is not None and dev_f1("fp32") - dev_f1(c) <= max_drop]
     best = min(ok, key=lambda c: variants[c].size_bytes) if ok else "fp32"
     write_manifest(out, replace(manifest, default_variant=best))
     return best
@@ -68,3 +73,29 @@ def choose_default(out: Path, candidates: list[str] | None = None, max_drop: flo
 def today() -> str:
     """Today's date as the manifest records it (ISO 8601)."""
     return dt.date.today().isoformat()
+
+
+def adopt_variant(out: Path, source: Path, variant: str, name: str, description: str) -> Variant:
+    """Add ``source``'s ``variant`` (a model trained with its own vocabularies, such as a distilled student) to
+    ``out`` as ``name``: its files are copied under ``name``-prefixed names unless ``out`` has them byte for byte,
+    and the variant records the inputs, CRF and network it has of its own."""
+    target, src = read_manifest(out), read_manifest(source)
+    if src.labels != target.labels:
+        raise ValueError(f"{source} tags {src.labels}, {out} {target.labels}: a variant must use the model's labels")
+    renamed = {}
+    for f in src.variant_files(variant):
+        same = (out / f).is_file() and filecmp.cmp(src.file(f), out / f, shallow=False)
+        renamed[f] = f if same else (f"model.{name}.onnx" if f == src.variants[variant].file else f"{name}.{f}")
+        if not same:
+            shutil.copyfile(src.file(f), out / renamed[f])
+    inputs = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in src.variant_inputs(variant).items()}
+    own_inputs = {k: v for k, v in inputs.items() if target.inputs.get(k) != v}
+    crf = renamed[src.variant_crf(variant)]
+    adopted = replace(src.variants[variant], name=name, file=renamed[src.variants[variant].file],
+                      size_bytes=(out / renamed[src.variants[variant].file]).stat().st_size, description=description,
+                      inputs=own_inputs or None, crf=None if crf == target.crf else crf,
+                      network=src.network if src.network != target.network else None,
+                      total_train_seconds=(src.training or {}).get("total_train_seconds"),
+                      extra={**src.variants[variant].extra, "training": src.training or {}})
+    write_manifest(out, target.with_variant(adopted))
+    return adopted

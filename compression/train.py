@@ -1,6 +1,6 @@
 """Train the char + bigram + lexicon BiLSTM-attention-CRF tagger on a CoNLL corpus.
 
-python -m compression.train --config configs/lacgaz2.json [--out DIR] [any option below, which wins over the recipe]
+python -m compression.train --config configs/multi.json [--out DIR] [any option below, which wins over the recipe]
 python -m compression.train --out runs/x --epochs 3 ...            # options alone, no recipe
 
 A recipe (configs/*.json) holds plain option values (underscores for dashes); the run records its file and values,

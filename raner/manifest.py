@@ -3,6 +3,7 @@ the variants with their files, what they override and what was measured on them.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ from .errors import LFS_POINTER_HINT, REBUILD_HINT, ModelError
 MANIFEST = "manifest.json"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"  # how a Git LFS pointer file starts
 FORMAT = 1
+INPUT_FILES = ("vocab", "bigrams", "lexicon", "lac_tokens")  # input keys that name files (raner/recognizer.py)
 _AFTER_WRITE: list[Callable[[], None]] = []
 
 
@@ -110,6 +112,20 @@ class Manifest:
         """The variant's CRF file: its own, else the model's."""
         return self.variants[variant].crf or self.crf
 
+    def variant_files(self, variant: str) -> list[str]:
+        """Every file of the directory the runtime opens to serve ``variant``: its ONNX file, the model's CRF (always
+        checked) and the variant's own, and its input files with the variant's overrides."""
+        inputs = self.variant_inputs(variant)
+        if inputs.get("kind") == "wordpiece":
+            inputs = {"vocab": "vocab.txt", **inputs}  # the default of raner.wordpiece
+        names = [self.variants[variant].file, self.crf, self.variant_crf(variant)]
+        names += [inputs[key] for key in INPUT_FILES if inputs.get(key)]
+        return list(dict.fromkeys(names))
+
+    def referenced_files(self) -> set[str]:
+        """Files of the directory that some variant names."""
+        return {name for v in self.variants for name in self.variant_files(v)}
+
     def with_variant(self, variant: Variant, default: bool = False) -> Manifest:
         """This manifest with ``variant`` added or replaced in place (and made the default if asked)."""
         variants = {**self.variants, variant.name: variant}
@@ -192,3 +208,22 @@ def register_variant(model_dir: str | Path, variant: Variant, default: bool = Fa
     manifest = read_manifest(model_dir).with_variant(variant, default)
     write_manifest(model_dir, manifest)
     return manifest
+
+
+def copy_model(model: str | Path, out: str | Path, variants: list[str], extra: tuple[str, ...] = ()) -> Manifest:
+    """Copy the files ``variants`` of ``model`` need (and the ``extra`` files it has) into the new directory
+    ``out``, with a manifest naming only those variants (the first is the default) and ``out``'s folder name."""
+    manifest = read_manifest(model)
+    unknown = [v for v in variants if v not in manifest.variants]
+    if not variants or unknown:
+        raise ValueError(f"variants {unknown or variants} not among {sorted(manifest.variants)}")
+    files = list(dict.fromkeys(f for v in variants for f in manifest.variant_files(v)))
+    sources = [manifest.file(f) for f in files] + [Path(model) / f for f in extra if (Path(model) / f).is_file()]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for src in sources:
+        shutil.copy2(src, out / src.name)
+    kept = replace(manifest, path=out, name=out.name, variants={n: manifest.variants[n] for n in variants},
+                   default_variant=variants[0])
+    write_manifest(out, kept)
+    return kept

@@ -1,7 +1,7 @@
 """A Hugging Face Space from this project: the folder it needs, and one command to upload it.
 
 python -m scripts.space bundle OUT         # app, runtime, theme, samples, pinned requirements, Space README and
-                                           # models/msra-base with the default and fp32 variants only
+                                           # models/<default model> with the default and fp32 variants only
 python -m scripts.space bundle OUT --variants default,fp32,int8-emb4 --force   # other variants; replace OUT
 HF_TOKEN=hf_... python -m scripts.space push OUT --space USER/NAME   # create the Space if needed, upload OUT
 
@@ -14,7 +14,6 @@ Space then mirrors OUT (files it no longer has are deleted there). Exit codes: 0
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.metadata
 import os
 import re
@@ -23,40 +22,24 @@ import subprocess
 import sys
 from pathlib import Path
 
+from raner import DEFAULT_MODEL
 from raner.errors import ModelError
-from raner.manifest import MANIFEST, Manifest, read_manifest, write_manifest
+from raner.manifest import MANIFEST, Manifest, copy_model, read_manifest
 from webapp.samples import NEWS
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = Path("models") / "msra-base"
+MODEL = DEFAULT_MODEL.relative_to(ROOT)
 CODE = ("app.py", "raner", "webapp", "theme")  # what `python app.py` imports
 SAMPLES = (NEWS,)  # files of samples/ the app reads (webapp/samples.py)
 MODEL_EXTRA = ("benchmark.json",)  # model-directory files the app reads besides the manifest's (webapp/ui.py)
-INPUT_FILES = ("vocab", "bigrams", "lexicon", "lac_tokens")  # manifest input keys that name files (raner/recognizer.py)
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".DS_Store")
-SHORT_DESCRIPTION, SHORT_DESCRIPTION_MAX = "Fast Chinese NER (PER/LOC/ORG) on CPU with ONNX Runtime", 60
+SHORT_DESCRIPTION_MAX = 60  # characters of the front matter's short_description the hub accepts
 DEFAULT_VARIANTS = "default,fp32"  # the served default and the compression tab's float32 reference
 SPACE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class BundleError(ValueError):
     """A bundle that cannot be written as asked (the message says why, on one line)."""
-
-
-def variant_files(manifest: Manifest, variant: str) -> list[str]:
-    """Every file of the model directory the runtime opens to serve ``variant``: its ONNX file, the model's CRF
-    (always checked) and the variant's own, and its input files with the variant's overrides."""
-    inputs = manifest.variant_inputs(variant)
-    if inputs.get("kind") == "wordpiece":
-        inputs = {"vocab": "vocab.txt", **inputs}  # the default of raner.wordpiece
-    names = [manifest.variants[variant].file, manifest.crf, manifest.variant_crf(variant)]
-    names += [inputs[key] for key in INPUT_FILES if inputs.get(key)]
-    return list(dict.fromkeys(names))
-
-
-def referenced_files(manifest: Manifest) -> set[str]:
-    """Files of the model directory that some manifest entry names."""
-    return {name for v in manifest.variants for name in variant_files(manifest, v)}
 
 
 def choose_variants(manifest: Manifest, spec: str) -> list[str]:
@@ -101,7 +84,8 @@ def space_readme(manifest: Manifest, variants: list[str]) -> str:
                        ("license", "apache-2.0")):
         meta.setdefault(key, value)
     if len(meta.get("short_description", "")) > SHORT_DESCRIPTION_MAX:  # the hub refuses the upload otherwise
-        meta["short_description"] = SHORT_DESCRIPTION
+        raise BundleError(f"README.md's short_description is {len(meta['short_description'])} characters; a Space "
+                          f"takes at most {SHORT_DESCRIPTION_MAX}: shorten it")
     rows = []
     for name in variants:
         v = manifest.variants[name]
@@ -143,9 +127,8 @@ def bundle(out: Path, variants: str = DEFAULT_VARIANTS, model: Path = ROOT / MOD
         shutil.rmtree(out)
     manifest = read_manifest(model)
     served = choose_variants(manifest, variants)
-    files = list(dict.fromkeys(f for v in served for f in variant_files(manifest, v)))
-    sources = [manifest.file(f) for f in files]  # ModelError if absent or a Git LFS pointer
-    sources += [model / f for f in MODEL_EXTRA if (model / f).is_file()]
+    for f in dict.fromkeys(f for v in served for f in manifest.variant_files(v)):
+        manifest.file(f)  # ModelError if absent or a Git LFS pointer, before anything is written
     out.mkdir(parents=True, exist_ok=True)
     for name in CODE:
         src = ROOT / name
@@ -157,18 +140,14 @@ def bundle(out: Path, variants: str = DEFAULT_VARIANTS, model: Path = ROOT / MOD
         (out / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, out / src.relative_to(ROOT))
     model_out = out / MODEL
-    model_out.mkdir(parents=True)
-    for src in sources:
-        shutil.copy2(src, model_out / src.name)
-    kept = {n: manifest.variants[n] for n in served}
-    write_manifest(model_out, dataclasses.replace(manifest, path=model_out, variants=kept, default_variant=served[0]))
+    copy_model(model, model_out, served, extra=MODEL_EXTRA)
     (out / "requirements.txt").write_text(
         "# The app's requirements at the versions it was tested with (python -m scripts.space bundle).\n"
         + "\n".join(pinned_requirements()) + "\n", encoding="utf-8")
     (out / "README.md").write_text(space_readme(manifest, served), encoding="utf-8")
     written = read_manifest(model_out)
     for v in written.variants:
-        for f in variant_files(written, v):
+        for f in written.variant_files(v):
             written.file(f)
     return sorted((p.relative_to(out).as_posix(), p.stat().st_size) for p in out.rglob("*") if p.is_file())
 

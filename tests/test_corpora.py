@@ -17,6 +17,7 @@ from compression.corpora import (
     read_cluener,
     read_corpora,
     read_msra,
+    read_msra_test,
     read_resume,
     read_weibo,
     shares_window,
@@ -252,8 +253,20 @@ def test_build_corpus_writes_what_the_trainer_reads(corpora, tmp_path, capsys):
     assert len(dev) == per_corpus == stats["dev_sentences_written"]
     assert {t for s in train + dev for t in s.tags} <= {"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"}
     assert "wrote" in capsys.readouterr().out
+    assert not (out / "test.txt").exists()  # the reserved split only on request
     with pytest.raises(SystemExit):
         build_corpus.main(["--out", str(out), "--weights", "boson=1"])
+
+
+def test_reserved_msra_test_is_mapped_like_train_and_only_on_request(corpora, tmp_path):
+    (corpora / "msra" / "test.txt").write_text(
+        conll([bio("中方欢迎陈某", {"中": "LOC", "陈": "PER"}), MSRA_TRAIN[1]]), encoding="utf-8")
+    assert [ents(s) for s in read_msra_test(corpora)][0] == [("PER", "陈某")]  # the rules train and dev follow
+    out = tmp_path / "multi"
+    build_corpus.main(["--data", str(corpora), "--out", str(out), "--test"])
+    stats = json.loads((out / "stats.json").read_text(encoding="utf-8"))
+    assert [s.text for s in read_conll(out / "test.txt")] == ["中方欢迎陈某"]  # the repeat of a train sentence goes
+    assert stats["msra_test"]["dropped_identical_to_train"] == 1
 
 
 @pytest.mark.slow

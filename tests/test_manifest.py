@@ -18,13 +18,22 @@ def test_shipped_manifest_round_trips(tmp_path):
     assert written == json.loads((SHIPPED / "manifest.json").read_text(encoding="utf-8"))
 
 
-def test_variant_fields_are_typed():
-    m = read_manifest(SHIPPED)
-    ensemble = m.variants["ensemble-int8-emb4"]
+def test_variant_fields_are_typed(tmp_path):
+    raw = json.loads((SHIPPED / "manifest.json").read_text(encoding="utf-8"))
+    raw["variants"]["ensemble"] = {"file": "e.onnx", "crf": "crf.ensemble.npz",
+                                   "members": [{"dir": "runs/m1", "training": {"epochs": 3}}]}
+    raw["variants"]["student"] = {"file": "s.onnx", "inputs": {"bigrams": "student.bigrams.txt"},
+                                  "network": {"hidden": 64}, "batch_invariant": False, "future_field": 1}
+    (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+    m = read_manifest(tmp_path)
+    ensemble, student = m.variants["ensemble"], m.variants["student"]
     assert ensemble.crf == "crf.ensemble.npz" and m.variant_crf("fp32") == m.crf
-    assert ensemble.members and all(isinstance(x, Member) and x.dir for x in ensemble.members)
-    assert m.variant_inputs("pruned-int8")["bigrams"] == "bigrams.pruned.txt"
+    assert ensemble.members == (Member("runs/m1", {"epochs": 3}),)
+    assert m.variant_inputs("student") == {**m.inputs, "bigrams": "student.bigrams.txt"}
     assert m.variant_inputs("fp32") == m.inputs
+    assert student.network == {"hidden": 64} and not student.batch_invariant and student.extra == {"future_field": 1}
+    assert m.variant_files("student") == ["s.onnx", m.crf, m.inputs["vocab"], "student.bigrams.txt",
+                                          m.inputs["lexicon"]]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 import raner
 from raner.manifest import LFS_POINTER, Manifest, read_manifest
-from scripts.space import MODEL_EXTRA, referenced_files, variant_files
+from scripts.space import MODEL_EXTRA
 
 from .conftest import ROOT, SHIPPED
 from .test_manifest import small_copy  # noqa: F401  (fixture: the shipped manifest and one variant's files)
@@ -40,14 +40,14 @@ def committed_files(d: Path) -> list[str]:
 @pytest.mark.parametrize("d", model_dirs(), ids=lambda d: d.name)
 def test_every_model_file_is_named_by_the_manifest(d):
     assert (d / "manifest.json").is_file(), f"{d} has no manifest.json: nothing can read its files"
-    unnamed = set(committed_files(d)) - referenced_files(read_manifest(d)) - NOT_IN_MANIFEST
+    unnamed = set(committed_files(d)) - read_manifest(d).referenced_files() - NOT_IN_MANIFEST
     assert not unnamed, (f"{d.relative_to(ROOT)}: {sorted(unnamed)} named by no manifest entry, so nothing serves "
                          "them; keep them in runs/ (CONTRIBUTING.md)")
 
 
 @pytest.mark.parametrize("d", model_dirs(), ids=lambda d: d.name)
 def test_the_manifest_names_no_missing_file(d):
-    missing = sorted(f for f in referenced_files(read_manifest(d)) if not (d / f).is_file())
+    missing = sorted(f for f in read_manifest(d).referenced_files() if not (d / f).is_file())
     assert not missing, f"{d.relative_to(ROOT)}/manifest.json names files that are not there: {missing}"
 
 
@@ -75,7 +75,7 @@ def test_variant_files_are_what_the_runtime_opens(monkeypatch):
             raner.recognizer.clear_loaded()
             opened.clear()
             raner.load(SHIPPED, variant)
-            assert set(opened) == set(variant_files(manifest, variant)), variant
+            assert set(opened) == set(manifest.variant_files(variant)), variant
     finally:
         raner.recognizer.clear_loaded()
 

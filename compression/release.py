@@ -1,0 +1,59 @@
+"""Assemble a served model directory from exported runs: the chosen variants of one run, and variants adopted from
+others (a distilled student with vocabularies of its own), with nothing else in it.
+
+python -m compression.release runs/multi models/multi-base --variants int8-emb4,fp32 \\
+    --adopt runs/student:int8-emb4=student --default student --data build/data/multi
+
+The first of --variants is the default unless --default names another. --data scores every variant on its dev.txt
+(and test.txt) into the manifest; the benchmark is a further step (python -m compression.benchmark).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from raner.manifest import copy_model, read_manifest, write_manifest
+
+from .model_dir import adopt_variant, score_variants
+
+
+def parse_adopt(spec: str) -> tuple[Path, str, str]:
+    """``DIR:VARIANT=NAME`` -> (DIR, VARIANT, NAME)."""
+    where, _, name = spec.partition("=")
+    folder, _, variant = where.rpartition(":")
+    if not (folder and variant and name):
+        raise argparse.ArgumentTypeError(f"expected DIR:VARIANT=NAME, got {spec!r}")
+    return Path(folder), variant, name
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, help="exported run directory (manifest.json and its variants)")
+    ap.add_argument("out", type=Path, help="model directory to write (replaced if it exists)")
+    ap.add_argument("--variants", required=True, help="comma-separated variants of SOURCE to keep")
+    ap.add_argument("--adopt", type=parse_adopt, action="append", default=[], metavar="DIR:VARIANT=NAME",
+                    help="add another run's variant under NAME (repeatable)")
+    ap.add_argument("--describe", action="append", default=[], metavar="NAME=TEXT",
+                    help="an adopted variant's one-line description (repeatable)")
+    ap.add_argument("--default", help="the served default (default: the first of --variants)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="folder with dev.txt (and test.txt): score every variant there into the manifest")
+    args = ap.parse_args(argv)
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    copy_model(args.source, args.out, [v.strip() for v in args.variants.split(",") if v.strip()])
+    texts = dict(d.split("=", 1) for d in args.describe)
+    for folder, variant, name in args.adopt:
+        adopt_variant(args.out, folder, variant, name, texts.get(name, f"{variant} of {folder.name}"))
+    if args.default:
+        manifest = read_manifest(args.out)
+        write_manifest(args.out, replace(manifest, default_variant=args.default))
+    if args.data:
+        score_variants(args.out, args.data, test=True)
+    print(f"wrote {args.out}: {', '.join(read_manifest(args.out).variants)}")
+
+
+if __name__ == "__main__":
+    main()

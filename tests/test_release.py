@@ -1,0 +1,67 @@
+"""Assembling a served model directory: the chosen variants of one run, and a variant adopted from a run with its own
+vocabularies (a student), each serving exactly as it did in its own directory."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import raner
+from compression import export, release, train
+from raner.manifest import read_manifest, write_manifest
+
+from .test_model_files import committed_files
+
+pytestmark = pytest.mark.slow  # trains and exports two tiny models (seconds each)
+
+TEXTS = ["马云在杭州阿里巴巴总部发表演讲", "华为创始人任正非在深圳接受了新华社记者的采访。", ""]
+
+
+def tiny_run(corpus, out, *dims: str):
+    train.main(["--data", str(corpus), "--out", str(out), "--epochs", "1", "--heads", "1", "--bigram-min-count", "1",
+                *dims])
+    export.main([str(out), "--no-eval"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_corpus, tmp_path_factory):
+    base = tmp_path_factory.mktemp("runs")
+    big = tiny_run(tiny_corpus, base / "big", "--hidden", "8", "--char-dim", "8", "--bigram-dim", "4")
+    small = tiny_run(tiny_corpus, base / "small", "--hidden", "4", "--char-dim", "4", "--bigram-dim", "2",
+                     "--bigram-min-count", "2")
+    return big, small
+
+
+def entities(model, variant):
+    rec = raner.load(model, variant=variant, cache_size=0)
+    return [[(e.text, e.type, e.start, e.end) for e in rec.predict(t)] for t in TEXTS]
+
+
+def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, tiny_corpus):
+    big, small = runs
+    out = tmp_path / "served"
+    release.main([str(big), str(out), "--variants", "int8-emb4,fp32", "--adopt", f"{small}:int8-emb4=student",
+                  "--describe", "student=the small one", "--default", "student", "--data", str(tiny_corpus)])
+    m = read_manifest(out)
+    assert list(m.variants) == ["int8-emb4", "fp32", "student"] and m.default_variant == "student"
+    assert m.name == "served" and m.variants["student"].description == "the small one"
+    assert set(committed_files(out)) == m.referenced_files() | {"manifest.json"}  # no lexicon.tsv, checkpoint...
+    student = m.variants["student"]
+    assert student.network == read_manifest(small).network != m.network
+    assert student.inputs == {"bigrams": "student.bigrams.txt"}  # its own bigrams; the same vocab.txt is shared
+    assert student.crf == "student.crf.npz" and student.file == "model.student.onnx"
+    assert "dev" in student.metrics and "test" in student.metrics
+    assert student.extra["training"]["args"]["hidden"] == 4  # how the student was trained travels with it
+    for name, source, variant in (("int8-emb4", big, "int8-emb4"), ("fp32", big, "fp32"),
+                                  ("student", small, "int8-emb4")):
+        assert entities(out, name) == entities(source, variant), name
+
+
+def test_adopting_a_variant_with_other_labels_is_refused(runs, tmp_path):
+    big, small = runs
+    odd = tmp_path / "odd"
+    release.main([str(small), str(odd), "--variants", "fp32"])
+    write_manifest(odd, replace(read_manifest(odd), labels=("O", "B-X", "I-X")))
+    with pytest.raises(ValueError, match="labels"):
+        release.main([str(big), str(tmp_path / "served"), "--variants", "fp32", "--adopt", f"{odd}:fp32=odd"])
