@@ -1,5 +1,5 @@
 # `make test` is the README's test command and what CI runs (.ci/run): the linter, then every test lane.
-.PHONY: test test-fast test-browser lint run browser-deps model
+.PHONY: test test-fast test-browser lint run browser-deps model accuracy peers
 
 test: browser-deps
 	pip install -q -r requirements-dev.txt
@@ -26,36 +26,59 @@ browser-deps:
 	@(command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .) || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver fonts-noto-cjk)
 
-# Rebuild the shipped model from the MSRA data, as it was built (about 2 h of training on one thread per job, then
-# export, pruning, 4-bit tables and the ensemble; needs `pip install -r requirements-build.txt` and ../shared/data/msra).
-# Each training stage is a recipe in configs/ (seeds fixed; the manifest records the recipe). Stage 1
-# (configs/lacgaz2.json) is the 12-epoch base run; stage 2 (configs/msra-base.json) fine-tunes it with rosters of
-# run-together names, the 总部 convention and brand-name rewrites (the model directory's own variants); stage 3
-# (configs/m1.json, configs/m2.json) trains two more members from LAC with the same rewrites, one reading characters
-# and one reading LAC's words; the default variant runs all three side by side (`compression.ensemble`).
-# docs/ACCURACY.md says why each is there. `make -j2 model` trains the two members while stages 1 and 2 run.
+# Rebuild the shipped model (about 2 h of training on one thread; needs `pip install -r requirements-build.txt` and
+# ../shared/data): MSRA, Weibo, Resume and CLUENER mapped onto docs/GUIDELINES.md (compression.build_corpus), the
+# multi-domain network trained on them (configs/multi.json: the fp32 reference and the teacher), the student distilled
+# from it on the same sentences and unlabelled headlines (configs/student.json), both exported, and the served
+# variants assembled into models/multi-base, scored on every dev split and MSRA test, then benchmarked.
+# Recipes fix their seeds; the manifest records each recipe.
 LAC ?= build/lac
+DATA ?= build/data/multi
+MODEL_DIR ?= models/multi-base
+STUDENT_TEXT = a smaller network (no LAC encoder; 96 BiLSTM units, 2 heads, 64-d characters, 32-d bigrams and words) \
+	distilled from fp32 on the training sentences and 36k unlabelled headlines, bigram rows seen fewer than 4 times \
+	dropped; INT8 with 4-bit tables
 
-model: runs/lacgaz2/checkpoint.pt runs/m1/model.fp32.onnx runs/m2/model.fp32.onnx
-	python -m compression.train --config configs/msra-base.json --lac $(LAC)
-	python -m compression.export models/msra-base
-	python -m compression.prune models/msra-base --hidden 128 --heads 4 --bigram-min-count 3 --epochs 0
-	python -m compression.ensemble models/msra-base models/msra-base runs/m1 runs/m2 --default
-	python -m compression.benchmark models/msra-base
+model: runs/multi/model.fp32.onnx runs/student/model.pruned-int8-emb4.onnx
+	python -m compression.release runs/multi $(MODEL_DIR) --variants int8-emb4,fp32 \
+		--adopt runs/student:pruned-int8-emb4=student --data $(DATA) --describe "student=$(STUDENT_TEXT)"
+	python -m compression.benchmark $(MODEL_DIR) --data $(DATA)
 
 $(LAC):
 	python -m compression.lac --download $(LAC)
 
-runs/lacgaz2/checkpoint.pt: configs/lacgaz2.json | $(LAC)
-	python -m compression.train --config configs/lacgaz2.json --lac $(LAC)
+$(DATA)/train.txt:
+	python -m compression.build_corpus --out $(DATA) --test
 
-runs/m1/model.fp32.onnx: configs/m1.json | $(LAC)
-	python -m compression.train --config configs/m1.json --lac $(LAC)
-	python -m compression.export runs/m1 --no-eval
+runs/multi/model.fp32.onnx: configs/multi.json $(DATA)/train.txt | $(LAC)
+	python -m compression.train --config configs/multi.json --lac $(LAC)
+	python -m compression.export runs/multi --no-eval
 
-runs/m2/model.fp32.onnx: configs/m2.json | $(LAC)
-	python -m compression.train --config configs/m2.json --lac $(LAC)
-	python -m compression.export runs/m2 --no-eval
+runs/student/model.pruned-int8-emb4.onnx: configs/student.json runs/multi/model.fp32.onnx
+	python -m compression.train --config configs/student.json --lac $(LAC)
+	python -m compression.export runs/student --no-eval
+	python -m compression.prune runs/student --hidden 96 --heads 2 --bigram-min-count 4 --epochs 0 --data $(DATA)
+
+# Every variant of the shipped model and the peer tools (LAC, Jiagu: their own venv, `make peers`) on every set, one
+# sentence a call, in one run: docs/accuracy-table.md (the table docs/ACCURACY.md and the README quote) and
+# build/eval.json. MSRA test is reserved: it reports the shipped model, it never selects one.
+PEERS_VENV ?= /work/peers-venv
+SETS = --set msra-dev=$(DATA)/dev.msra.txt --set weibo-dev=$(DATA)/dev.weibo.txt \
+	--set resume-dev=$(DATA)/dev.resume.txt --set cluener-dev=$(DATA)/dev.cluener.txt \
+	--set msra-test=$(DATA)/test.txt --set msra-test-original=../shared/data/msra/test.txt \
+	--set multidomain=samples/multidomain.txt --set news=samples/news.txt --set rosters=samples/rosters.txt \
+	--set hard-cases=samples/hard_cases.txt
+
+accuracy: $(DATA)/train.txt
+	RANER_PEERS_PYTHON=$(PEERS_VENV)/bin/python python -m compression.evaluate $(MODEL_DIR) $(SETS) --variant all \
+		--peers lac,jiagu --train $(DATA)/train.txt --markdown docs/accuracy-table.md --json build/eval.json
+
+# The peer tools' own venv (requirements-peers.txt says why these versions and flags).
+peers: $(PEERS_VENV)/bin/python
+$(PEERS_VENV)/bin/python:
+	python -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q "setuptools<70" wheel
+	$(PEERS_VENV)/bin/pip install -q --no-build-isolation -r requirements-peers.txt
 
 # The folder a Hugging Face Space needs (README's "Deploy to a Space"): the app, the runtime, pinned requirements and
 # the default and fp32 variants only; `make space SPACE=user/name` also uploads it (token from HF_TOKEN).
@@ -65,12 +88,3 @@ SPACE_DIR ?= build/space
 space:
 	python -m scripts.space bundle $(SPACE_DIR) --force
 	$(if $(SPACE),python -m scripts.space push $(SPACE_DIR) --space $(SPACE))
-
-# The multi-domain candidate (issue 15; not shipped yet): MSRA, Weibo, Resume and CLUENER mapped onto
-# docs/GUIDELINES.md (compression.build_corpus), one network trained on them (configs/multi.json), exported to
-# runs/multi and scored on every corpus's selection split beside the shipped model and the peer tools.
-.PHONY: multi
-multi: | $(LAC)
-	python -m compression.build_corpus --out build/data/multi
-	python -m compression.train --config configs/multi.json --lac $(LAC)
-	python -m compression.export runs/multi --no-eval

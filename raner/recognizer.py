@@ -25,7 +25,7 @@ from .normalize import normalize
 from .spans import tags_to_spans
 from .user_dict import UserDictionary
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "msra-base"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "multi-base"
 
 
 def _model_error(path: Path, file: str, e: Exception) -> ModelError:

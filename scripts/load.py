@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python scripts/load.py` puts scripts/ first on the path, not the project
     sys.path.insert(0, str(ROOT))
 
+import raner  # noqa: E402
 from raner.benchmark import machine_info  # noqa: E402
 from webapp.samples import sample_texts  # noqa: E402
 
@@ -424,7 +425,7 @@ async def upload(client: httpx.AsyncClient, name: str, content: bytes) -> tuple[
 async def run_hostile(url: str) -> dict:
     """Each attack of issue 19, with how it was answered and how fast (must be a clear refusal within 1 s)."""
     out: dict = {}
-    secret = str(ROOT / "models" / "msra-base" / "vocab.txt")
+    secret = str(raner.DEFAULT_MODEL / "vocab.txt")
     async with new_client(url, 8, timeout=300) as client:
         forged = {"path": secret, "orig_name": "x.txt", "meta": {"_type": "gradio.FileData"}}
         r = await call_event(client, "rl-bulk-run", [forged, "text", "", "jsonl"])

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from raner import DEFAULT_MODEL
 from raner.markup import read_marked_file
 from raner.spans import spans_to_tags
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ROOT / "models" / "msra-base"
+SHIPPED = DEFAULT_MODEL
 MSRA = ROOT.parent / "shared" / "data" / "msra"
 
 

@@ -91,7 +91,7 @@ def test_rest_ner_contract(server):
 
 def test_rest_health(server):
     h = httpx.get(server + "/api/health").json()
-    assert h["status"] == "ok" and h["model"] == "msra-base"
+    assert h["status"] == "ok" and h["model"] == raner.DEFAULT_MODEL.name
     assert h["variants"] == list(raner.load().variants) and h["version"] == raner.__version__
     head = httpx.head(server + "/api/health")  # load balancers and uptime probes use HEAD
     assert head.status_code == 200 and head.content == b""

@@ -38,7 +38,7 @@ def check_offsets(text, entities):
 
 def test_default_load_serves_the_default_variant(rec):
     assert rec.variant == rec.manifest.default_variant == rec.variants[0]
-    assert {"fp32", "int8"} <= set(rec.variants)
+    assert "fp32" in rec.variants and len(rec.variants) >= 2
     assert rec.types == ("LOC", "ORG", "PER")
 
 
@@ -64,13 +64,15 @@ def test_batch_equals_one_by_one_in_fp32():
     assert fresh.predict_batch(texts) == [fresh.predict(t) for t in texts]
 
 
-def test_batching_barely_moves_int8_results():
-    """Dynamic INT8 quantizes activations per batch, so a batch's other sentences can nudge a score."""
+def test_batching_never_moves_dynamic_int8_results():
+    """Dynamic INT8 quantizes activations per batch, so the runtime runs such a variant's pieces alone: a text's
+    entities and scores do not depend on its batch-mates."""
     texts = [t for t, _ in read_marked_file(ROOT / "samples" / "news.txt")] + TEXTS
-    fresh = raner.load(variant="int8", cache_size=0)
-    batched = {(i, e) for i, ents in enumerate(fresh.predict_batch(texts)) for e in ents}
-    single = {(i, e) for i, t in enumerate(texts) for e in fresh.predict(t)}
-    assert 2 * len(batched & single) / (len(batched) + len(single)) >= 0.95
+    dynamic = [n for n, v in raner.load().manifest.variants.items() if not v.batch_invariant]
+    assert dynamic, "the shipped model has no dynamically quantized variant: this test checks nothing"
+    for name in dynamic:
+        fresh = raner.load(variant=name, cache_size=0, scores=True)
+        assert fresh.predict_batch(texts) == [fresh.predict(t) for t in texts], name
 
 
 def test_empty_and_whitespace(rec):
@@ -109,7 +111,7 @@ def test_bad_types_raise_clear_errors(rec):
 
 def test_result_cache_is_per_variant_and_bounded():
     a = raner.load(variant="fp32", cache_size=2)
-    b = a.with_variant("int8")
+    b = a.with_variant(a.manifest.default_variant)
     text = "马云在杭州阿里巴巴总部发表演讲"
     a.predict(text)
     a.predict(text)
@@ -141,9 +143,9 @@ def test_missing_model_directory_names_the_rebuild_command(tmp_path):
 
 def test_corrupt_onnx_file_is_a_clear_error(tmp_path):
     m = copy_model(tmp_path)
-    (m / "model.int8.onnx").write_bytes(b"not a model")
-    with pytest.raises(raner.ModelError, match="model.int8.onnx"):
-        raner.load(m, variant="int8")
+    (m / "model.fp32.onnx").write_bytes(b"not a model")
+    with pytest.raises(raner.ModelError, match="model.fp32.onnx"):
+        raner.load(m, variant="fp32")
 
 
 def test_manifest_naming_a_missing_file(tmp_path):

@@ -17,7 +17,7 @@ from raner.errors import LimitExceeded
 from webapp.jobs import Gate, JobRefused, run_isolated
 from webapp.limits import ConfigError, Limits, writable_temp_dir
 
-from .conftest import ROOT
+from .conftest import ROOT, SHIPPED
 
 # --- the Bulk tab reads only what Gradio received ---------------------------------------------------------------
 
@@ -38,7 +38,7 @@ def test_uploaded_file_refuses_paths_outside_the_upload_folder(tmp_path):
         str(secret),
         str(root / "abc" / ".." / ".." / "secret.txt"),
         str(root / "abc" / "link.txt"),
-        str(ROOT / "models" / "msra-base" / "vocab.txt"),
+        str(SHIPPED / "vocab.txt"),
         str(root),
         "",
         None,
@@ -78,7 +78,7 @@ def _call_event(server: str, fn_index: int, data: list, timeout: float = 60) -> 
 
 def test_forged_path_sent_to_the_bulk_event_is_refused(server):
     forged = {
-        "path": str(ROOT / "models" / "msra-base" / "vocab.txt"),
+        "path": str(SHIPPED / "vocab.txt"),
         "orig_name": "vocab.txt",
         "meta": {"_type": "gradio.FileData"},
     }
@@ -236,7 +236,7 @@ def test_a_job_over_its_time_budget_is_stopped():
     with pytest.raises(JobRefused, match="took longer than"):
         run_isolated(
             "benchmark",
-            {"model": str(ROOT / "models" / "msra-base"), "texts": ["马云"] * 5, "repeats": 10_000, "threads": 1},
+            {"model": str(SHIPPED), "texts": ["马云"] * 5, "repeats": 10_000, "threads": 1},
             3,
             "benchmark",
         )

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 REFERENCE = "fp32"  # the single network in float32: what every compressed variant is compared with
+# Per-domain F1 columns: each corpus's selection split (manifest metrics ``dev.<corpus>``), named by what it holds.
+DOMAINS = {"dev.msra": "news", "dev.weibo": "social media", "dev.resume": "résumés", "dev.cluener": "web news"}
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,8 @@ class VariantFigures:
     size_mb: float
     parameters_m: float
     ms_a_sentence: float | None  # median, one typical sentence (about 50 characters) a call, 1 thread
-    f1: float | None  # MSRA test, entity level, exact span
-    f1_by_type: dict
+    f1: float | None  # MSRA test on the guideline, entity level, exact span
+    f1_by_domain: dict  # domain name (DOMAINS) -> F1 on that corpus's dev split
 
 
 def plain_words(name: str) -> str:
@@ -35,6 +37,9 @@ def plain_words(name: str) -> str:
     parts = []
     if name.startswith("ensemble"):
         parts.append("three networks voting together: the most accurate, and the slowest")
+    if name.startswith("student"):
+        parts.append("a small network trained to copy the full-precision one (distilled): a fraction of its size "
+                     "and time, for a little accuracy")
     if name == REFERENCE:
         parts.append("the full-precision network (32-bit numbers): the reference the others are measured against")
     if "pruned" in name:
@@ -66,7 +71,8 @@ def read_figures(model_path: Path, manifest, default: str) -> tuple[list[Variant
                 parameters_m=round(v.parameters / 1e6, 1),
                 ms_a_sentence=round(ms, 2) if ms else None,
                 f1=test.get("overall", {}).get("f1"),
-                f1_by_type={k: test[k]["f1"] for k in ("PER", "LOC", "ORG") if k in test},
+                f1_by_domain={shown: v.metrics[key]["overall"]["f1"] for key, shown in DOMAINS.items()
+                              if key in v.metrics},
             )
         )
     out.sort(key=lambda f: (not f.default, f.size_mb))
@@ -125,8 +131,21 @@ def cards_html(figures: list[VariantFigures]) -> str:
     )
 
 
+def best_trade_offs(figures: list[VariantFigures]) -> list[str]:
+    """The Pareto front on F1 and latency: variants that no other variant beats on one without losing on the other."""
+    measured = [f for f in figures if f.f1 is not None and f.ms_a_sentence is not None]
+
+    def beaten(f: VariantFigures) -> bool:
+        return any(g.f1 >= f.f1 and g.ms_a_sentence <= f.ms_a_sentence
+                   and (g.f1 > f.f1 or g.ms_a_sentence < f.ms_a_sentence) for g in measured)
+
+    return [f.name for f in measured if not beaten(f)]
+
+
 def variant_table(figures: list[VariantFigures]) -> pd.DataFrame:
-    """One row a variant, in the units people read: MB with one decimal, millions of parameters, ms a sentence."""
+    """One row a variant, in the units people read: MB with one decimal, millions of parameters, ms a sentence; ✓
+    marks the best trade-offs (nothing else both more accurate and faster)."""
+    front = set(best_trade_offs(figures))
     return pd.DataFrame(
         [
             {
@@ -135,7 +154,8 @@ def variant_table(figures: list[VariantFigures]) -> pd.DataFrame:
                 "parameters (M)": f.parameters_m,
                 "ms a sentence": f.ms_a_sentence,
                 "F1": f.f1,
-                **{f"{k} F1": v for k, v in f.f1_by_type.items()},
+                **{f"{k} F1": v for k, v in f.f1_by_domain.items()},
+                "best trade-off": "✓" if f.name in front else "",
             }
             for f in figures
         ]
@@ -155,6 +175,10 @@ def guide_markdown(figures: list[VariantFigures]) -> str:
     smallest = min(figures, key=lambda f: f.size_mb, default=None)
     if smallest is not None:
         pick.append(f"the smallest: **{smallest.name}**")
+    front = best_trade_offs(figures)
+    if front:
+        pick.append("the best trade-offs (nothing else both more accurate and faster): "
+                    + ", ".join(f"**{n}**" for n in front))
     return "**Which to pick** — " + "; ".join(pick) + ".\n\n" + "\n".join(lines)
 
 

@@ -140,7 +140,9 @@ def stored_note(service: NerService, meta: dict) -> str:
     )
     when = f"measured {meta['date']} " if meta.get("date") else ""
     return (
-        f"F1: MSRA test, entity level, exact span. Latency: {when}{where}one thread, one typical sentence "
+        f"F1: MSRA test with gold mapped onto our guideline (docs/GUIDELINES.md), entity level, exact span; "
+        "per domain: each corpus's dev split (news: MSRA, social media: Weibo, résumés: Resume, web news: CLUENER). "
+        f"Latency: {when}{where}one thread, one typical sentence "
         f"(about 50 characters) a call. Re-run: `python -m compression.benchmark {shown_path(service.model_path)}`"
     )
 
