@@ -16,7 +16,7 @@ from webapp.figures import (
 
 def figures(name: str, f1: float | None, ms: float | None, size: float = 1.0, default: bool = False):
     return VariantFigures(name=name, default=default, what="", size_mb=size, parameters_m=1.0, ms_a_sentence=ms,
-                          f1=f1, f1_by_domain={})
+                          f1=f1, f1_msra_test=None, f1_by_domain={})
 
 
 def test_best_trade_offs_are_the_variants_nothing_beats_on_both():

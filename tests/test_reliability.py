@@ -450,7 +450,7 @@ def ghost_variant(d: Path) -> None:
 
 FAULTS = {
     "missing fp32 model": (lambda d: (d / "model.fp32.onnx").unlink(), "model.fp32.onnx"),
-    "corrupt int8 model": (replace("model.int8.onnx", b"not an onnx file"), "model.int8.onnx"),
+    "corrupt student model": (replace("model.student.onnx", b"not an onnx file"), "model.student.onnx"),
     "manifest names a missing variant file": (ghost_variant, "ghost.onnx"),
     "undecodable vocabulary": (replace("vocab.txt", b"\xff\xfe\xfa\n"), "vocab.txt"),
 }
