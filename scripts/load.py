@@ -39,7 +39,10 @@ if str(ROOT) not in sys.path:  # `python scripts/load.py` puts scripts/ first on
 
 import raner  # noqa: E402
 from raner.benchmark import machine_info  # noqa: E402
+from webapp.limits import Limits  # noqa: E402
 from webapp.samples import sample_texts  # noqa: E402
+
+LIMITS = Limits()  # the defaults app.py serves with: the probes ask for the most a visitor may
 
 RSS_GROWTH_LIMIT_MB = 30.0
 KINDS = ("short", "typical", "max")
@@ -458,13 +461,15 @@ async def run_hostile(url: str) -> dict:
         r = await call_event(client, "rl-bench-run", ["字" * 4800, 3])
         out["benchmark_4800_chars"] = r
         async with new_client(url, 160, timeout=300) as wide:  # one connection per job: the client must not queue them
-            flood = await asyncio.gather(*(call_event(wide, "rl-bench-run", ["马云在杭州。", 100]) for _ in range(70)))
+            most = ["马云在杭州。", LIMITS.bench_repeats]
+            flood = await asyncio.gather(*(call_event(wide, "rl-bench-run", most) for _ in range(70)))
         t0 = time.perf_counter()
         ner = await client.post("/api/ner", json={"text": "马云在杭州。"})
         out["benchmark_flood_70"] = {
             "completed": sum(1 for f in flood if f.get("success")),
             "refused": sum(1 for f in flood if f.get("success") is False),
             "refused_within_1s": sum(1 for f in flood if f.get("success") is False and f["seconds"] < 1),
+            "refusal_seconds": sorted(f["seconds"] for f in flood if f.get("success") is False)[::10],
             "other": [f for f in flood if f.get("success") is None][:2],
             "rest_after": ner.status_code,
         }
@@ -481,8 +486,9 @@ async def run_heavy(url: str, clients: int, seconds: float, seed: int) -> dict:
         _, big = await upload(client, "big.txt", doc.encode("utf-8"))
         # two visitors (a Bulk job and a benchmark from one visitor would be one job too many)
         bulk = asyncio.create_task(call_event(client, "rl-bulk-run", [big, "text", "", "jsonl"], visitor="10.0.0.1"))
-        lines = "\n".join(maker.typical()[:100] for _ in range(20))
-        bench = asyncio.create_task(call_event(client, "rl-bench-run", [lines, 100], visitor="10.0.0.2"))
+        width, n = LIMITS.bench_chars // LIMITS.bench_lines, LIMITS.bench_lines
+        most = ["\n".join(maker.typical()[:width] for _ in range(n)), LIMITS.bench_repeats]
+        bench = asyncio.create_task(call_event(client, "rl-bench-run", most, visitor="10.0.0.2"))
         await asyncio.sleep(2)
         load = await run_load(url, clients, seconds, {"short": 1.0}, seed)
         bulk_r, bench_r = await bulk, await bench
