@@ -48,6 +48,7 @@ class EnsembleTeacher:
     def emissions(self, texts: Sequence[str]) -> list[np.ndarray]:
         """The members' averaged [len(text), C] emissions of each text (from the cache where it has them)."""
         todo = sorted({t for t in texts if t not in self.cache})
+        fresh: dict[str, np.ndarray] = {}
         if todo:
             total = [np.zeros((len(t), len(self.start)), dtype=np.float32) for t in todo]
             for rec in self.members:
@@ -58,8 +59,6 @@ class EnsembleTeacher:
             fresh = dict(zip(todo, total))
             if len(self.cache) + len(fresh) <= self.cache_texts:
                 self.cache.update(fresh)
-        else:
-            fresh = {}
         return [fresh[t] if t in fresh else self.cache[t] for t in texts]
 
 

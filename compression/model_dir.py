@@ -82,20 +82,20 @@ def adopt_variant(out: Path, source: Path, variant: str, name: str, description:
     target, src = read_manifest(out), read_manifest(source)
     if src.labels != target.labels:
         raise ValueError(f"{source} tags {src.labels}, {out} {target.labels}: a variant must use the model's labels")
+    own = src.variants[variant]
     renamed = {}
     for f in src.variant_files(variant):
         same = (out / f).is_file() and filecmp.cmp(src.file(f), out / f, shallow=False)
-        renamed[f] = f if same else (f"model.{name}.onnx" if f == src.variants[variant].file else f"{name}.{f}")
+        renamed[f] = f if same else (f"model.{name}.onnx" if f == own.file else f"{name}.{f}")
         if not same:
             shutil.copyfile(src.file(f), out / renamed[f])
     inputs = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in src.variant_inputs(variant).items()}
     own_inputs = {k: v for k, v in inputs.items() if target.inputs.get(k) != v}
     crf = renamed[src.variant_crf(variant)]
-    adopted = replace(src.variants[variant], name=name, file=renamed[src.variants[variant].file],
-                      size_bytes=(out / renamed[src.variants[variant].file]).stat().st_size, description=description,
-                      inputs=own_inputs or None, crf=None if crf == target.crf else crf,
+    adopted = replace(own, name=name, file=renamed[own.file], size_bytes=(out / renamed[own.file]).stat().st_size,
+                      description=description, inputs=own_inputs or None, crf=None if crf == target.crf else crf,
                       network=src.network if src.network != target.network else None,
                       total_train_seconds=(src.training or {}).get("total_train_seconds"),
-                      extra={**src.variants[variant].extra, "training": src.training or {}})
+                      extra={**own.extra, "training": src.training or {}})
     write_manifest(out, target.with_variant(adopted))
     return adopted

@@ -2,7 +2,7 @@
 others (a distilled student with vocabularies of its own), with nothing else in it.
 
 python -m compression.release runs/multi models/multi-base --variants int8-emb4,fp32 \\
-    --adopt runs/student:int8-emb4=student --default student --data build/data/multi
+    --adopt runs/student:pruned-int8-emb4=student --describe "student=..." --data build/data/multi
 
 The first of --variants is the default unless --default names another. --data scores every variant on its dev.txt
 (and test.txt) into the manifest; the benchmark is a further step (python -m compression.benchmark).

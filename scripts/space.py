@@ -127,9 +127,8 @@ def bundle(out: Path, variants: str = DEFAULT_VARIANTS, model: Path = ROOT / MOD
         shutil.rmtree(out)
     manifest = read_manifest(model)
     served = choose_variants(manifest, variants)
-    for f in dict.fromkeys(f for v in served for f in manifest.variant_files(v)):
-        manifest.file(f)  # ModelError if absent or a Git LFS pointer, before anything is written
-    out.mkdir(parents=True, exist_ok=True)
+    model_out = out / MODEL
+    copy_model(model, model_out, served, extra=MODEL_EXTRA)  # first: it checks every file before writing any
     for name in CODE:
         src = ROOT / name
         if src.is_dir():
@@ -139,8 +138,6 @@ def bundle(out: Path, variants: str = DEFAULT_VARIANTS, model: Path = ROOT / MOD
     for src in SAMPLES:
         (out / src.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, out / src.relative_to(ROOT))
-    model_out = out / MODEL
-    copy_model(model, model_out, served, extra=MODEL_EXTRA)
     (out / "requirements.txt").write_text(
         "# The app's requirements at the versions it was tested with (python -m scripts.space bundle).\n"
         + "\n".join(pinned_requirements()) + "\n", encoding="utf-8")
