@@ -7,12 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .bigrams import BigramTable
 from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
+from .packed import code_points
 
 PAD, UNK, CLS, SEP, SPACE = "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[SPACE]"
 SPECIALS = (PAD, UNK, CLS, SEP, SPACE)
 END = "\ue000"  # stands for "past the end" as the second half of the last bigram
+_END_CODE = np.array([ord(END)], dtype=np.int64)
 
 
 def read_table(path: str | Path) -> dict[str, int]:
@@ -88,14 +91,16 @@ def unit_positions(encoded: Sequence[Encoded]) -> tuple[np.ndarray, np.ndarray]:
 class Featurizer:
     """Maps normalized text to ids; which inputs exist is decided by the model directory's files."""
 
-    def __init__(self, chars: dict[str, int], bigrams: dict[str, int] | None = None, lexicon: Lexicon | None = None,
-                 lac: LacTokenizer | None = None):
+    def __init__(self, chars: dict[str, int], bigrams: BigramTable | dict[str, int] | None = None,
+                 lexicon: Lexicon | None = None, lac: LacTokenizer | None = None):
         for special in (PAD, UNK):
             if special not in chars:
                 raise ValueError(f"character vocabulary lacks {special}")
+        if isinstance(bigrams, dict):
+            bigrams = BigramTable.from_dict(bigrams)
         self.chars, self.bigrams, self.lexicon, self.lac = chars, bigrams, lexicon, lac
         self.unk = chars[UNK]
-        self.bigram_unk = bigrams.get(UNK, 1) if bigrams else 0
+        self.bigram_unk = bigrams.get(UNK, 1) if bigrams is not None and len(bigrams) else 0
 
     @property
     def lexicon_width(self) -> int:
@@ -106,13 +111,14 @@ class Featurizer:
         get, unk = self.chars.get, self.unk
         chars = np.fromiter((get(char_key(c), unk) for c in text), dtype=np.int64, count=len(text))
         if self.bigrams is not None:
-            bget, bunk = self.bigrams.get, self.bigram_unk
-            bigrams = np.fromiter((bget(k, bunk) for k in bigram_keys(text)), dtype=np.int64, count=len(text))
+            codes = code_points(text)
+            following = np.concatenate((codes[1:], _END_CODE))[: len(codes)]
+            bigrams = self.bigrams.lookup(codes, following, self.bigram_unk)
         else:
             bigrams = np.zeros(len(text), dtype=np.int64)
         lexwords = None
         if self.lexicon is not None:
-            found = self.lexicon.matches(text)
+            found = self.lexicon.find(text)
             lex = self.lexicon.features(text, found)
             if self.lexicon.has_word_ids:
                 lexwords = self.lexicon.word_sets(text, found)

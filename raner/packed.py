@@ -14,3 +14,25 @@ def pack_strings(items: list[str]) -> np.ndarray:
 def unpack_strings(blob: np.ndarray) -> list[str]:
     """What ``pack_strings`` packed."""
     return blob.tobytes().decode("utf-8").split("\n") if blob.size else []
+
+
+def code_points(text: str) -> np.ndarray:
+    """The text's code points as int64 (lone surrogates kept), for lookups done over a whole text at once."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+
+
+def ragged_lines(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Newline-separated entries as one code-point array with each entry's start and length: a vocabulary of 200k
+    lines without 200k string objects (a final newline ends the last entry; it does not start an empty one)."""
+    codes = code_points(text)
+    breaks = np.flatnonzero(codes == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(codes)]))
+    if text.endswith("\n"):
+        starts, ends = starts[:-1], ends[:-1]
+    return codes, starts, ends - starts
+
+
+def text_of(codes: np.ndarray, start: int, length: int) -> str:
+    """The string of ``length`` code points at ``start``."""
+    return codes[start : start + length].astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")

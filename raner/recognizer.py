@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from .bigrams import BigramTable
 from .chunking import chunk_spans
 from .crf import CRF, forward_backward, span_probability
 from .entity import Entity
@@ -78,7 +79,7 @@ def _featurizer(path: Path, inputs_json: str) -> Featurizer:
         bigrams = lexicon = None
         if inputs.get("bigrams"):
             current = inputs["bigrams"]
-            bigrams = read_table(manifest.file(current))
+            bigrams = BigramTable.read(manifest.file(current))
         if inputs.get("lexicon"):
             current = inputs["lexicon"]
             lexicon = Lexicon.read(
