@@ -39,7 +39,7 @@ class Lexicon:
                     has_ids: bool, max_word_len: int | None = None) -> None:
         words = [w for w in table if w]
         joined = "\n".join(words)
-        codes, starts, lengths = ragged_lines(joined) if words else (np.zeros(0, np.int64),) * 3
+        codes, starts, lengths = ragged_lines(joined)
         masks = np.array([table[w][0] for w in words], dtype=np.int64)
         ids = np.array([table[w][1] for w in words], dtype=np.int64)
         self._init(codes, starts, lengths, masks, ids, categories, set_size, has_ids, max_word_len)
@@ -128,7 +128,7 @@ class Lexicon:
             if stored != categories:
                 raise ValueError(f"{path.name} was packed for categories {stored}, the manifest says {categories}")
             blob = z["words"].tobytes().decode("utf-8")
-            codes, starts, lengths = ragged_lines(blob) if blob else (np.zeros(0, np.int64),) * 3
+            codes, starts, lengths = ragged_lines(blob)
             masks, ids = z["masks"].astype(np.int64), z["ids"].astype(np.int64)
             if not (len(starts) == len(masks) == len(ids)):
                 raise ValueError(f"{path.name}: {len(starts)} words but {len(masks)} masks and {len(ids)} ids")

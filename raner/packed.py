@@ -25,6 +25,8 @@ def ragged_lines(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Newline-separated entries as one code-point array with each entry's start and length: a vocabulary of 200k
     lines without 200k string objects (a final newline ends the last entry; it does not start an empty one)."""
     codes = code_points(text)
+    if not len(codes):
+        return codes, codes.copy(), codes.copy()
     breaks = np.flatnonzero(codes == 10)
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks, [len(codes)]))

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from raner.bigrams import BigramTable
 from raner.features import END, PAD, SPACE, UNK, Featurizer, bigram_keys, read_table, write_table
 from raner.lexicon import Lexicon
 
@@ -43,3 +44,15 @@ def test_vocabulary_without_unk_is_refused():
     with pytest.raises(ValueError, match="UNK"):
         Featurizer({PAD: 0})
     assert np.asarray(featurizer().encode("").ids).shape == (0,)
+
+
+def test_bigram_table_reads_a_vocabulary_file_as_read_table_does(tmp_path):
+    entries = [PAD, UNK, "马云", "云" + END, " 北", "𠀀北", "马云", "x"]  # a repeat: the later id wins, as in a dict
+    write_table(tmp_path / "b.txt", entries)
+    table, expected = BigramTable.read(tmp_path / "b.txt"), read_table(tmp_path / "b.txt")
+    assert len(table) == len(expected) and all(table.get(k) == i for k, i in expected.items())
+    assert table.get("北京") is None and table.get("[SEP]", 9) == 9 and "马云" in table
+    codes = np.array([ord(c) for c in "𠀀北马云"])
+    following = np.append(codes[1:], ord(END))
+    assert table.lookup(codes, following, 1).tolist() == [5, 1, 6, 3]
+    assert len(BigramTable.from_entries([])) == 0 and BigramTable.from_dict(expected).get("马云") == 6

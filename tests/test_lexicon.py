@@ -46,3 +46,13 @@ def test_read_file_with_embedding_ids(tmp_path):
     lex = Lexicon.read(p, ["WORD", "PER", "LOC", "ORG"])
     assert lex.has_word_ids and lex.words == {"北京": 0b0100}
     assert lex.matches("马云在北京") == [(0, 2, 0, 6), (3, 5, 0b0100, 5)]
+
+
+def test_matches_astral_characters_words_longer_than_the_text_and_round_trips(tmp_path):
+    lex = Lexicon({"𠀀北": 1, "北京大学": 4, "京": 2}, ["WORD", "PER", "LOC"], word_ids={"北京大学": 7})
+    assert lex.matches("𠀀北京") == [(0, 2, 1, 0), (2, 3, 2, 0)]
+    assert lex.matches("北京大") == [(1, 2, 2, 0)] and lex.matches("") == []
+    lex.write_packed(tmp_path / "lex.npz")
+    again = Lexicon.read(tmp_path / "lex.npz", ["WORD", "PER", "LOC"])
+    assert again.words == lex.words and again.matches("在北京大学") == [(1, 5, 4, 7), (2, 3, 2, 0)]
+    assert again.word_sets("北京大学").tolist() == lex.word_sets("北京大学").tolist()
