@@ -28,20 +28,29 @@ browser-deps:
 
 # Rebuild the shipped model (about 2 h of training on one thread; needs `pip install -r requirements-build.txt` and
 # ../shared/data): MSRA, Weibo, Resume and CLUENER mapped onto docs/GUIDELINES.md (compression.build_corpus), the
-# multi-domain network trained on them (configs/multi.json: the fp32 reference and the teacher), the student distilled
-# from it on the same sentences and unlabelled headlines (configs/student.json), both exported, and the served
-# variants assembled into models/multi-base, scored on every dev split and MSRA test, then benchmarked.
-# Recipes fix their seeds; the manifest records each recipe.
+# multi-domain network trained on them (configs/multi.json: the teacher, and int8-emb4 the default), the student
+# distilled from it on the same sentences and unlabelled headlines (configs/student.json), both exported; fp32, the
+# compression tab's float reference, is the network with its bigram table cut to the bigrams seen at least 3 times
+# (compression.cut_bigrams). The served variants are assembled into models/multi-base, scored on every dev split and
+# MSRA test, then benchmarked. Recipes fix their seeds; the manifest records each recipe.
 LAC ?= build/lac
 DATA ?= build/data/multi
 MODEL_DIR ?= models/multi-base
+FP32_TEXT = the trained network in float32, its bigram table cut to the bigrams seen at least 3 times in training \
+	(rarer ones read as unknown), every other weight unchanged: the compression tab's reference
+TEACHER_TEXT = the trained network in float32 with its whole bigram table: the student's teacher, and what int8-emb4 \
+	quantizes and fp32 is cut from
+INT8_TEXT = the teacher in dynamic INT8, its bigram and word tables in 4 bits (blocks of 32 values) and LAC's GRU \
+	weights in float16
 STUDENT_TEXT = a smaller network (no LAC encoder; 96 BiLSTM units, 2 heads, 64-d characters, 32-d bigrams and words) \
-	distilled from fp32 on the training sentences and 36k unlabelled headlines, bigram rows seen fewer than 4 times \
-	dropped; INT8 with 4-bit tables
+	distilled from the teacher on the training sentences and 36k unlabelled headlines, bigram rows seen fewer than 4 \
+	times dropped; INT8 with 4-bit tables
 
 model: runs/multi/model.fp32.onnx runs/student/model.pruned-int8-emb4.onnx
-	python -m compression.release runs/multi $(MODEL_DIR) --variants int8-emb4,fp32 \
-		--adopt runs/student:pruned-int8-emb4=student --data $(DATA) --describe "student=$(STUDENT_TEXT)"
+	python -m compression.cut_bigrams runs/multi runs/multi-cut --min-count 3 --data $(DATA)
+	python -m compression.release runs/multi $(MODEL_DIR) --variants int8-emb4 --adopt runs/multi-cut:fp32=fp32 \
+		--adopt runs/multi:fp32=teacher --adopt runs/student:pruned-int8-emb4=student --data $(DATA) \
+		--describe "int8-emb4=$(INT8_TEXT)" --describe "fp32=$(FP32_TEXT)" --describe "teacher=$(TEACHER_TEXT)" --describe "student=$(STUDENT_TEXT)"
 	python -m compression.benchmark $(MODEL_DIR) --data $(DATA)
 
 $(LAC):

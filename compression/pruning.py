@@ -1,20 +1,28 @@
 """Structured pruning of the tagger that physically shrinks it: BiLSTM hidden units (all four gates, their recurrent
 columns and every downstream input), attention heads (Q/K/V rows and output columns) and rare bigram-embedding rows
-(mapped to [UNK]), ranked by measured importance. The CRF is never pruned."""
+(mapped to [UNK]), ranked by measured importance. The CRF is never pruned. Also the cut of rare rows from an exported
+network's bigram table alone, on its ONNX graph."""
 from __future__ import annotations
 
 import random
 from collections import Counter
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+import onnx
 import torch
+from onnx import numpy_helper
 
-from raner.features import bigram_keys
+from raner.features import SPECIALS, bigram_keys, read_table, write_table
+from raner.manifest import copy_model, write_manifest
 from raner.normalize import normalize
 
 from .data import Sentence
 from .inputs import to_tensors
 from .model import NetConfig, Tagger
+from .onnx_info import parameter_count
+
+BIGRAM_TABLE = "bigram_emb.weight"  # the exported graph's name for the bigram embedding table
 
 
 @dataclass
@@ -149,3 +157,29 @@ def emission_distill_loss(teacher: Tagger, teacher_feat, weight: float):
         mask = (torch.arange(emissions.shape[1]).unsqueeze(0) < batch["lengths"].unsqueeze(1)).unsqueeze(2)
         return weight * (((emissions - target) ** 2) * mask).sum() / mask.sum().clamp(min=1)
     return loss
+
+
+def cut_bigram_table(source: Path, out: Path, counts: Counter, min_count: int) -> tuple[int, int]:
+    """Copy run ``source``'s fp32 network to the run ``out`` with only the bigram rows seen at least ``min_count``
+    times (``counts``: training bigram counts) kept, in their order; rarer bigrams then read as [UNK]. Works on the
+    ONNX graph, so every other weight stays bit for bit. Returns the rows before and after."""
+    manifest = copy_model(source, out, ["fp32"])
+    entries = read_table(manifest.file(manifest.inputs["bigrams"]))
+    keep = [i for key, i in sorted(entries.items(), key=lambda e: e[1]) if key in SPECIALS or counts[key] >= min_count]
+    graph = onnx.load(str(out / manifest.variants["fp32"].file))
+    tables = [t for t in graph.graph.initializer if t.name == BIGRAM_TABLE]
+    if len(tables) != 1 or tables[0].dims[0] != len(entries):
+        raise ValueError(f"{source}: no {BIGRAM_TABLE} of {len(entries)} rows in the fp32 graph")
+    cut = numpy_helper.from_array(numpy_helper.to_array(tables[0])[keep], BIGRAM_TABLE)
+    tables[0].CopyFrom(cut)
+    onnx.save(graph, str(out / manifest.variants["fp32"].file))
+    names = {i: key for key, i in entries.items()}
+    write_table(out / manifest.inputs["bigrams"], [names[i] for i in keep])
+    fp32 = manifest.variants["fp32"]
+    description = (f"{fp32.description}; its bigram table cut to the {len(keep) - 2:,} bigrams seen at least "
+                   f"{min_count} times in training (rarer ones read as unknown), every other weight unchanged")
+    fp32 = replace(fp32, size_bytes=(out / fp32.file).stat().st_size, parameters=parameter_count(out / fp32.file),
+                   description=description, metrics={})
+    write_manifest(out, replace(manifest, network={**manifest.network, "n_bigrams": len(keep)},
+                                variants={"fp32": fp32}))
+    return len(entries), len(keep)

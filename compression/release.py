@@ -36,15 +36,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--adopt", type=parse_adopt, action="append", default=[], metavar="DIR:VARIANT=NAME",
                     help="add another run's variant under NAME (repeatable)")
     ap.add_argument("--describe", action="append", default=[], metavar="NAME=TEXT",
-                    help="an adopted variant's one-line description (repeatable)")
+                    help="a variant's one-line description in the served directory (repeatable)")
     ap.add_argument("--default", help="the served default (default: the first of --variants)")
     ap.add_argument("--data", type=Path, default=None,
                     help="folder with dev.txt (and test.txt): score every variant there into the manifest")
     args = ap.parse_args(argv)
     if args.out.exists():
         shutil.rmtree(args.out)
-    copy_model(args.source, args.out, [v.strip() for v in args.variants.split(",") if v.strip()])
+    kept = copy_model(args.source, args.out, [v.strip() for v in args.variants.split(",") if v.strip()])
     texts = dict(d.split("=", 1) for d in args.describe)
+    described = {n: replace(v, description=texts[n]) if n in texts else v for n, v in kept.variants.items()}
+    write_manifest(args.out, replace(kept, variants=described))
     for folder, variant, name in args.adopt:
         adopt_variant(args.out, folder, variant, name, texts.get(name, f"{variant} of {folder.name}"))
     if args.default:

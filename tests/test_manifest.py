@@ -27,10 +27,10 @@ def test_variant_fields_are_typed(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
     m = read_manifest(tmp_path)
     ensemble, student = m.variants["ensemble"], m.variants["student"]
-    assert ensemble.crf == "crf.ensemble.npz" and m.variant_crf("fp32") == m.crf
+    assert ensemble.crf == "crf.ensemble.npz" and m.variant_crf("int8-emb4") == m.crf
     assert ensemble.members == (Member("runs/m1", {"epochs": 3}),)
     assert m.variant_inputs("student") == {**m.inputs, "bigrams": "student.bigrams.txt"}
-    assert m.variant_inputs("fp32") == m.inputs
+    assert m.variant_inputs("int8-emb4") == m.inputs
     assert student.network == {"hidden": 64} and not student.batch_invariant and student.extra == {"future_field": 1}
     assert m.variant_files("student") == ["s.onnx", m.crf, m.inputs["vocab"], "student.bigrams.txt",
                                           m.inputs["lexicon"]]

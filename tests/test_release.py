@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import onnx
+import onnxruntime as ort
 import pytest
+from onnx import numpy_helper
 
 import raner
-from compression import export, release, train
+from compression import cut_bigrams, export, release, train
+from compression.data import read_conll
+from compression.pruning import BIGRAM_TABLE, bigram_counts
+from raner.features import SPECIALS, UNK, read_table
 from raner.manifest import read_manifest, write_manifest
+from raner.normalize import normalize
 
 from .test_model_files import committed_files
 
@@ -42,10 +50,12 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     big, small = runs
     out = tmp_path / "served"
     release.main([str(big), str(out), "--variants", "int8-emb4,fp32", "--adopt", f"{small}:int8-emb4=student",
-                  "--describe", "student=the small one", "--default", "student", "--data", str(tiny_corpus)])
+                  "--describe", "student=the small one", "--describe", "fp32=the big one", "--default", "student",
+                  "--data", str(tiny_corpus)])
     m = read_manifest(out)
     assert list(m.variants) == ["int8-emb4", "fp32", "student"] and m.default_variant == "student"
     assert m.name == "served" and m.variants["student"].description == "the small one"
+    assert m.variants["fp32"].description == "the big one"
     assert set(committed_files(out)) == m.referenced_files() | {"manifest.json"}  # no lexicon.tsv, checkpoint...
     student = m.variants["student"]
     assert student.network == read_manifest(small).network != m.network
@@ -65,3 +75,39 @@ def test_adopting_a_variant_with_other_labels_is_refused(runs, tmp_path):
     write_manifest(odd, replace(read_manifest(odd), labels=("O", "B-X", "I-X")))
     with pytest.raises(ValueError, match="labels"):
         release.main([str(big), str(tmp_path / "served"), "--variants", "fp32", "--adopt", f"{odd}:fp32=odd"])
+
+
+def test_cut_bigrams_keeps_the_frequent_rows_and_every_other_weight_bit_for_bit(runs, tmp_path, tiny_corpus):
+    big, _ = runs
+    out = tmp_path / "cut"
+    cut_bigrams.main([str(big), str(out), "--min-count", "2", "--data", str(tiny_corpus)])
+    counts = bigram_counts([s.text for s in read_conll(tiny_corpus / "train.txt")])
+    before, after = read_table(big / "bigrams.txt"), read_table(out / "bigrams.txt")
+    assert set(after) == {k for k in before if k in SPECIALS or counts[k] >= 2} and 2 < len(after) < len(before)
+    m, source = read_manifest(out), read_manifest(big)
+    assert list(m.variants) == ["fp32"] and m.network["n_bigrams"] == len(after)
+    assert m.variants["fp32"].size_bytes < source.variants["fp32"].size_bytes and "dev" in m.variants["fp32"].metrics
+
+    def weights(model):
+        graph = onnx.load(str(model / "model.fp32.onnx"))
+        return {t.name: numpy_helper.to_array(t) for t in graph.graph.initializer}
+
+    old, new = weights(big), weights(out)
+    assert set(old) == set(new) and BIGRAM_TABLE in new
+    for key, i in after.items():
+        assert (new[BIGRAM_TABLE][i] == old[BIGRAM_TABLE][before[key]]).all(), key
+    assert all((new[n] == old[n]).all() for n in old if n != BIGRAM_TABLE)
+    # the cut network on a text = the whole one on the same text with its rare bigrams read as [UNK]
+    kept = {before[k]: i for k, i in after.items()}
+    to_new = np.array([kept.get(i, after[UNK]) for i in range(len(before))])
+    to_unk = np.array([i if i in kept else before[UNK] for i in range(len(before))])
+    feat = raner.load(big, variant="fp32", cache_size=0)._featurizer
+    feeds = feat.batch([feat.encode(normalize(t)) for t in TEXTS[:2]])
+    assert (to_unk[feeds["bigrams"]] != feeds["bigrams"]).any()  # the texts do have rare bigrams
+
+    def emissions(model, bigrams):
+        session = ort.InferenceSession(str(model / "model.fp32.onnx"), providers=["CPUExecutionProvider"])
+        names = {i.name for i in session.get_inputs()}
+        return session.run(None, {k: v for k, v in {**feeds, "bigrams": bigrams}.items() if k in names})[0]
+
+    assert np.array_equal(emissions(out, to_new[feeds["bigrams"]]), emissions(big, to_unk[feeds["bigrams"]]))

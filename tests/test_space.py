@@ -85,8 +85,6 @@ def test_bundle_readme_has_the_space_front_matter(bundle):
     assert len(meta.get("short_description", "")) <= 60  # the hub refuses a longer one
 
 
-@pytest.mark.xfail(strict=True, reason="the default (int8-emb4, 12.8 MB) and fp32 (70.4 MB) with their tables make "
-                   "88.0 MB: over the 80 MB target (the student and fp32 fit: README); drop this mark when it passes")
 def test_bundle_size_is_within_budget(bundle):
     _, files = bundle
     total = sum(files.values())

@@ -41,8 +41,12 @@ def plain_words(name: str) -> str:
     if name.startswith("student"):
         parts.append("a small network trained to copy the full-precision one (distilled): a fraction of its size "
                      "and time, for a little accuracy")
+    if name == "teacher":
+        parts.append("the full-precision network (32-bit numbers) with every character pair it learnt: the "
+                     "student's teacher, and the biggest")
     if name == REFERENCE:
-        parts.append("the full-precision network (32-bit numbers): the reference the others are measured against")
+        parts.append("the full-precision network (32-bit numbers), its rarest character pairs dropped: the "
+                     "reference the others are measured against")
     if "pruned" in name:
         parts.append("rarely used rows of its tables removed")
     if "int8" in name:
