@@ -20,7 +20,7 @@ import raner
 import theme
 from webapp.limits import Limits, writable_temp_dir
 from webapp.rest import BodyLimit, add_rest_routes
-from webapp.service import NerService
+from webapp.service import NerService, trim_heap
 from webapp.ui import build_ui
 
 
@@ -66,6 +66,7 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     # launch() sets and mount_gradio_app() does not (gradio 6.31): without it, a forged FileData path to any file
     # of the server was copied into the cache and handed to the Bulk handler. Set it, so every event gets the check.
     demo.has_launched = True
+    trim_heap()
     return app
 
 

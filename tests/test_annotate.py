@@ -7,7 +7,8 @@ import sys
 import pytest
 
 import raner
-from raner.annotate import annotate
+from raner.annotate import Budget, annotate, check_budget
+from raner.errors import LimitExceeded
 from raner.markup import read_marked_file
 
 from .conftest import ROOT
@@ -64,3 +65,17 @@ def test_several_formats_in_one_pass(tmp_path):
     assert stats["documents"] == 4
     assert len((tmp_path / "a.jsonl").read_text(encoding="utf-8").splitlines()) == 4
     assert len((tmp_path / "a.conll").read_text(encoding="utf-8").strip().split("\n\n")) == 4
+
+
+def test_check_budget_refuses_what_annotate_would_without_a_model(tmp_path):
+    many = tmp_path / "many.txt"
+    many.write_text("马云在杭州。\n" * 11, encoding="utf-8")
+    with pytest.raises(LimitExceeded, match="more than 10 documents"):
+        check_budget(many, "text", Budget(documents=10))
+    with pytest.raises(LimitExceeded, match="more than 60 characters"):
+        check_budget(many, "text", Budget(characters=60))
+    check_budget(many, "text", Budget(documents=11, characters=66))  # exactly at the bounds: accepted
+    table = tmp_path / "t.csv"
+    table.write_text("body\n马云\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="column"):
+        check_budget(table, "text", Budget())

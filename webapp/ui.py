@@ -16,7 +16,8 @@ import gradio as gr
 import pandas as pd
 from gradio.utils import get_upload_folder
 
-from raner.annotate import FORMATS
+from raner.annotate import FORMATS, Budget, check_budget
+from raner.errors import LimitExceeded
 from theme import COLORS, LABELS
 
 from .figures import axis, cards_html, guide_markdown, read_figures, scatter_frame, shown_name, variant_table
@@ -299,6 +300,11 @@ def build_ui(service: NerService) -> gr.Blocks:
             "document_chars": limits.max_chars,
             "output_bytes": limits.bulk_output_ratio * max(src.stat().st_size, 4096),
         }
+        try:  # a file over a bound is refused here, in well under a second, not after a job has started for it
+            check_budget(src, column, Budget(**{k: v for k, v in budget.items() if k != "output_bytes"}))
+        except (LimitExceeded, ValueError) as e:  # a bound, an unreadable encoding, a CSV without the column
+            src.unlink(missing_ok=True)
+            raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
         try:
             with gate.admit(visitor_of(request), "bulk job"):
                 job.mkdir(parents=True)
