@@ -9,10 +9,12 @@ Memory stays constant: documents are read, annotated and written in bounded chun
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -210,7 +212,11 @@ def annotate(
     t0 = time.perf_counter()
     chunks = _chunks(_within(read_docs(src, column), budget, stats), CHUNK)
     with ExitStack() as files:
-        handles = [files.enter_context(open(path, "w", encoding="utf-8", newline="")) for path in targets.values()]
+        handles, sizes = [], []
+        for path in targets.values():
+            handle, size = _open_output(Path(path), files)
+            handles.append(handle)
+            sizes.append(size)
         writers = [Writer(h, f) for h, f in zip(handles, targets)]
 
         def emit(docs: list[Doc], results: list[list[Entity]]) -> None:
@@ -221,7 +227,7 @@ def annotate(
                 stats["characters"] += len(d.text)
                 for e in ents:
                     stats["entities"][e.type] = stats["entities"].get(e.type, 0) + 1
-            if budget.output_bytes is not None and sum(h.tell() for h in handles) > budget.output_bytes:
+            if budget.output_bytes is not None and sum(size() for size in sizes) > budget.output_bytes:
                 raise LimitExceeded(
                     f"the output would be larger than {budget.output_bytes:,} bytes "
                     f"(after {stats['documents']:,} documents); annotate a smaller file"
@@ -253,6 +259,19 @@ def annotate(
     if show:
         sys.stderr.write("\n")
     return stats
+
+
+def _open_output(path: Path, files: ExitStack) -> tuple[TextIO, Callable[[], int]]:
+    """A text handle for one output file and how many bytes it has put on disk so far. ``*.zip`` is written
+    compressed, as one member named like the archive without ``.zip`` (``x.entities.jsonl.zip`` holds
+    ``x.entities.jsonl``): the app's Bulk downloads, about a third of the plain output's bytes."""
+    if path.suffix.lower() != ".zip":
+        handle = files.enter_context(open(path, "w", encoding="utf-8", newline=""))
+        return handle, handle.tell
+    archive = files.enter_context(zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED))
+    disk = archive.fp
+    handle = files.enter_context(io.TextIOWrapper(archive.open(path.stem, "w"), encoding="utf-8", newline=""))
+    return handle, disk.tell
 
 
 def check_budget(src: Path, column: str, budget: Budget) -> None:

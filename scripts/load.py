@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import io
 import ipaddress
 import json
 import math
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -462,7 +464,11 @@ async def run_hostile(url: str) -> dict:
         out["bulk_1.3m_chars"] = r
         status, formula = await upload(client, "f.txt", b'=HYPERLINK("http://x")\n@SUM(1)\n')
         r = await call_event(client, "rl-bulk-run", [formula, "text", "", "csv"])
-        got = (await client.get("/gradio_api/file=" + r["data"][0][0]["path"])).text if r.get("success") else ""
+        got = ""
+        if r.get("success"):  # the download is a zip holding the CSV
+            download = await client.get("/gradio_api/file=" + r["data"][0][0]["path"])
+            archive = zipfile.ZipFile(io.BytesIO(download.content))
+            got = archive.read(archive.namelist()[0]).decode("utf-8")
         out["csv_formula"] = {"success": r.get("success"), "escaped": "'=HYPERLINK" in got and "'@SUM" in got}
         r = await call_event(client, "rl-bench-run", ["字" * 4800, 3])
         out["benchmark_4800_chars"] = r
@@ -501,9 +507,13 @@ async def run_heavy(url: str, clients: int, seconds: float, seed: int) -> dict:
         await asyncio.sleep(2)
         load = await run_load(url, clients, seconds, {"short": 1.0}, seed)
         bulk_r, bench_r = await bulk, await bench
+        disk = None
+        if bulk_r.get("success"):  # what the job left on disk (its download) against what was uploaded
+            got = await client.get("/gradio_api/file=" + bulk_r["data"][0][0]["path"])
+            disk = round(len(got.content) / len(doc.encode("utf-8")), 3)
     return {
         "load": load,
-        "bulk": {k: v for k, v in bulk_r.items() if k != "data"},
+        "bulk": {**{k: v for k, v in bulk_r.items() if k != "data"}, "disk_to_input": disk},
         "benchmark": {k: v for k, v in bench_r.items() if k != "data"},
     }
 
@@ -605,6 +615,14 @@ def checks(report: dict) -> list[dict]:
                 "check": "heavy: REST p95 <= 1 s while a Bulk job and a benchmark run",
                 "ok": p95 is not None and p95 <= 1000,
                 "detail": f"p95 {p95} ms",
+            }
+        )
+        ratio = report["heavy"]["bulk"].get("disk_to_input")
+        out.append(
+            {
+                "check": "heavy: a Bulk job's output on disk <= 3 x its input",
+                "ok": ratio is not None and ratio <= 3,
+                "detail": f"{ratio} x",
             }
         )
     if "memory" in report:

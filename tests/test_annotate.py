@@ -3,6 +3,7 @@ import csv
 import json
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -79,3 +80,16 @@ def test_check_budget_refuses_what_annotate_would_without_a_model(tmp_path):
     table.write_text("body\n马云\n", encoding="utf-8")
     with pytest.raises(ValueError, match="column"):
         check_budget(table, "text", Budget())
+
+
+def test_a_zip_target_holds_the_plain_output_and_the_bound_counts_its_compressed_bytes(tmp_path):
+    src = tmp_path / "in.txt"
+    src.write_text("马云在杭州阿里巴巴总部发表演讲。\n" * 300, encoding="utf-8")
+    annotate(src, tmp_path / "plain.jsonl", progress=False)
+    annotate(src, tmp_path / "in.entities.jsonl.zip", progress=False, budget=Budget(output_bytes=src.stat().st_size))
+    archive = zipfile.ZipFile(tmp_path / "in.entities.jsonl.zip")
+    assert archive.namelist() == ["in.entities.jsonl"]
+    assert archive.read("in.entities.jsonl") == (tmp_path / "plain.jsonl").read_bytes()
+    assert (tmp_path / "plain.jsonl").stat().st_size > 3 * src.stat().st_size  # what the zip keeps off the disk
+    with pytest.raises(LimitExceeded, match="output would be larger"):
+        annotate(src, tmp_path / "plain2.jsonl", progress=False, budget=Budget(output_bytes=src.stat().st_size))

@@ -2,12 +2,14 @@
 bad settings, too many heavy jobs; and a text's entities not depending on its batch-mates."""
 
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 import httpx
 import pytest
@@ -104,8 +106,10 @@ def test_an_uploaded_file_is_annotated_once_and_removed(server, tmp_path):
     assert msg["success"] is True, msg
     files, summary = msg["output"]["data"]
     assert "2** documents" in summary
-    out = httpx.get(server + "/gradio_api/file=" + files[0]["path"]).text
-    rows = list(csv.DictReader(out.splitlines()))
+    assert files[0]["path"].endswith("in.entities.csv.zip")
+    archive = zipfile.ZipFile(io.BytesIO(httpx.get(server + "/gradio_api/file=" + files[0]["path"]).content))
+    assert archive.namelist() == ["in.entities.csv"]
+    rows = list(csv.DictReader(archive.read("in.entities.csv").decode("utf-8").splitlines()))
     assert rows[0]["text"] == "'=SUM(A1)" and json.loads(rows[1]["entities"])[0]["text"] == "马云"
     assert not os.path.exists(path)  # the upload is deleted once read
 

@@ -308,7 +308,7 @@ def build_ui(service: NerService) -> gr.Blocks:
         try:
             with gate.admit(visitor_of(request), "bulk job"):
                 job.mkdir(parents=True)
-                out = job / f"{Path(name).stem[:60] or 'upload'}.entities.{fmt}"
+                out = job / f"{Path(name).stem[:60] or 'upload'}.entities.{fmt}.zip"  # compressed on disk
                 stats = run_isolated(
                     "bulk",
                     {
@@ -394,7 +394,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                     'Upload a `.txt` (one document per line), `.jsonl` (`{"text": ...}` per line) or `.csv` '
                     f"file of at most {limits.upload_mb} MB and {limits.bulk_chars:,} characters "
                     f"(documents of at most {limits.max_chars:,}); download the entities as JSONL, CSV or "
-                    "CoNLL. Lines that cannot be read are skipped and listed. Results are kept "
+                    "CoNLL, zipped. Lines that cannot be read are skipped and listed. Results are kept "
                     f"{limits.bulk_keep_seconds // 60} minutes."
                 )
                 with gr.Row(elem_classes=["rl-row"]):
