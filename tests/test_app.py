@@ -1,5 +1,7 @@
 """The running app: Gradio named API through gradio_client, and the REST API."""
 
+import re
+
 import httpx
 import pytest
 from gradio_client import Client
@@ -72,6 +74,9 @@ def test_rest_user_dict_types_are_the_models_own(server):
     schema = httpx.get(server + "/openapi.json").json()["components"]["schemas"]["NerRequest"]["properties"]
     obj = next(o for o in schema["user_dict"]["anyOf"] if o.get("type") == "object")
     assert sorted(obj["additionalProperties"]["enum"]) == sorted(raner.load().types)
+    lines = next(o for o in schema["user_dict"]["anyOf"] if o.get("type") == "string")
+    assert re.fullmatch(lines["pattern"], "字节跳动 ORG\n梁汝波 PER")
+    assert not re.fullmatch(lines["pattern"], "字节跳动 XYZ")
 
 
 def test_examples_do_not_start_alike():
@@ -153,3 +158,9 @@ def test_user_dictionary_through_rest_and_gradio(server, client):
     assert bad.status_code == 422 and "user_dict" in bad.json()["error"]
     out = client.predict(text, "", "字节跳动 ORG", api_name="/ner")
     assert ("字节跳动", "ORG") in {(e["text"], e["type"]) for e in out["entities"]}
+    # REST takes the same "词语 TYPE" lines as the UI and gradio_client, and agrees with its object form
+    lines = httpx.post(server + "/api/ner", json={"text": text, "user_dict": "# ours\n字节跳动 ORG\n梁汝波\tPER\n"})
+    assert lines.status_code == 200 and lines.json() == r.json()
+    for wrong in ("字节跳动", "字节跳动 COMPANY", "a PER\r\nb LOC", "x PER\n" * 1001):
+        bad = httpx.post(server + "/api/ner", json={"text": text, "user_dict": wrong})
+        assert bad.status_code == 422 and "'词语 TYPE'" in bad.json()["error"], wrong

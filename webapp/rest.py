@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -19,7 +20,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, NerService, RequestError
+from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, USER_DICT_CHARS, NerService, RequestError, user_dict_lines
 
 API_PREFIX = "/api/"
 LONG_CHARS = 1000  # texts longer than this take the long lane (see Admission)
@@ -39,12 +40,13 @@ class NerRequest(BaseModel):
             dict[Annotated[str, StringConstraints(strict=True, max_length=MAX_USER_WORD_LEN)], StrictStr],
             Field(max_length=MAX_USER_WORDS),
         ]
+        | Annotated[StrictStr, StringConstraints(max_length=USER_DICT_CHARS)]
         | None
     ) = Field(
         default=None,
-        description='Words that must come out as entities, e.g. {"字节跳动": "ORG"} (at most '
-        f"{MAX_USER_WORDS:,} words of {MAX_USER_WORD_LEN} characters; types: the model's, PER/LOC/ORG for the shipped "
-        "one); they win over overlapping model entities.",
+        description='Words that must come out as entities: {"字节跳动": "ORG"}, or the same as "词语 TYPE" lines as '
+        f"the app and gradio_client take them (at most {MAX_USER_WORDS:,} words of {MAX_USER_WORD_LEN} characters; "
+        "types: the model's, PER/LOC/ORG for the shipped one); they win over overlapping model entities.",
     )
 
 
@@ -296,6 +298,8 @@ def document_limits(app: FastAPI, service: NerService) -> None:
             for option in props["user_dict"]["anyOf"]:
                 if option.get("type") == "object":
                     option["additionalProperties"] = {"type": "string", "enum": list(service.types)}
+                if option.get("type") == "string":
+                    option["pattern"] = user_dict_lines(service.types)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -331,6 +335,7 @@ def docs_page(schema: dict) -> str:
 def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | None = None) -> None:
     """Register the REST routes, the body limit and JSON error handlers on ``app``."""
     admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting)
+    lines = re.compile(user_dict_lines(service.types))
     document_limits(app, service)
     app.add_middleware(
         BodyLimit,
@@ -369,6 +374,13 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
         summary="Find PER/LOC/ORG entities in a text",
     )
     async def api_ner(body: NerRequest, request: Request) -> dict | Response:
+        if isinstance(body.user_dict, str) and not lines.fullmatch(body.user_dict):
+            raise RequestError(
+                f"user_dict: expected lines of '词语 TYPE' (TYPE one of {', '.join(service.types)}; at most "
+                f"{MAX_USER_WORDS:,} lines, words of at most {MAX_USER_WORD_LEN} characters) or an object "
+                '{"词语": "TYPE"}',
+                422,
+            )
         service.check(body.text, body.variant, body.user_dict)
         async with admission.slot(long=len(body.text) > LONG_CHARS):
             if await request.is_disconnected():

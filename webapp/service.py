@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -13,6 +14,17 @@ import raner
 from .limits import Limits
 
 MAX_USER_WORDS, MAX_USER_WORD_LEN = 1000, 50  # per-request user dictionaries stay small
+USER_DICT_CHARS = MAX_USER_WORDS * (MAX_USER_WORD_LEN + 8)  # the same as "词语 TYPE" lines
+_IN_LINE = r"[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"  # a character that does not end a line (str.splitlines)
+
+
+def user_dict_lines(types: tuple[str, ...]) -> str:
+    """The regular expression (Python and JSON Schema alike) of a REST ``user_dict`` given as text: at most
+    MAX_USER_WORDS lines, each blank, a ``#`` comment or ``词语 TYPE`` with a word of at most MAX_USER_WORD_LEN
+    characters; every text it matches is a dictionary ``UserDictionary.parse`` accepts."""
+    entry = rf"[ \t]*\S(?:{_IN_LINE}{{0,{MAX_USER_WORD_LEN - 2}}}\S)?[ \t]+(?:{'|'.join(map(re.escape, types))})[ \t]*"
+    line = rf"(?:[ \t]*|[ \t]*#{_IN_LINE}*|{entry})"
+    return rf"^{line}(?:\n{line}){{0,{MAX_USER_WORDS - 1}}}$"
 
 
 class RequestError(ValueError):
