@@ -91,7 +91,7 @@ def space_readme(manifest: Manifest, variants: list[str]) -> str:
         v = manifest.variants[name]
         f1 = v.metrics.get("test", {}).get("overall", {}).get("f1")
         rows.append(f"| {name}{' (default)' if name == variants[0] else ''} | {v.size_bytes / 1e6:.1f} MB | "
-                    f"{f1 if f1 is not None else '–'} |")
+                    f"{f'{f1:.3f}' if f1 is not None else '–'} |")
     commit = git("rev-parse", "--short", "HEAD")
     return "\n".join([
         "---", *(f"{k}: {v}" for k, v in meta.items()), "---", "",
