@@ -176,7 +176,8 @@ def cut_bigram_table(source: Path, out: Path, counts: Counter, min_count: int) -
     names = {i: key for key, i in entries.items()}
     write_table(out / manifest.inputs["bigrams"], [names[i] for i in keep])
     fp32 = manifest.variants["fp32"]
-    description = (f"{fp32.description}; its bigram table cut to the {len(keep) - 2:,} bigrams seen at least "
+    kept = sum(1 for i in keep if names[i] not in SPECIALS)
+    description = (f"{fp32.description}; its bigram table cut to the {kept:,} bigrams seen at least "
                    f"{min_count} times in training (rarer ones read as unknown), every other weight unchanged")
     fp32 = replace(fp32, size_bytes=(out / fp32.file).stat().st_size, parameters=parameter_count(out / fp32.file),
                    description=description, metrics={})

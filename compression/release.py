@@ -41,10 +41,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=None,
                     help="folder with dev.txt (and test.txt): score every variant there into the manifest")
     args = ap.parse_args(argv)
+    texts = dict(d.split("=", 1) for d in args.describe)
+    chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
+    names = chosen + [name for _, _, name in args.adopt]
+    if set(texts) - set(names):
+        ap.error(f"--describe names {sorted(set(texts) - set(names))}, which are not among the variants {names}")
     if args.out.exists():
         shutil.rmtree(args.out)
-    kept = copy_model(args.source, args.out, [v.strip() for v in args.variants.split(",") if v.strip()])
-    texts = dict(d.split("=", 1) for d in args.describe)
+    kept = copy_model(args.source, args.out, chosen)
     described = {n: replace(v, description=texts[n]) if n in texts else v for n, v in kept.variants.items()}
     write_manifest(args.out, replace(kept, variants=described))
     for folder, variant, name in args.adopt:

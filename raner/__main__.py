@@ -63,7 +63,8 @@ def annotate_main(argv: list[str]) -> int:
     ap.add_argument("--variant", default=None)
     ap.add_argument("--no-scores", action="store_true", help="leave out each entity's probability (a little faster)")
     args = ap.parse_args(argv)
-    fmt = args.format or (args.output.suffix.lstrip(".") if args.output.suffix.lstrip(".") in FORMATS else "jsonl")
+    named = args.output.with_suffix("") if args.output.suffix.lower() == ".zip" else args.output  # out.csv.zip: csv
+    fmt = args.format or (named.suffix.lstrip(".") if named.suffix.lstrip(".") in FORMATS else "jsonl")
     try:
         stats = annotate(
             args.input, args.output, fmt, args.workers, args.model, args.variant, args.column, scores=not args.no_scores

@@ -270,7 +270,8 @@ def _open_output(path: Path, files: ExitStack) -> tuple[TextIO, Callable[[], int
         return handle, handle.tell
     archive = files.enter_context(zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED))
     disk = archive.fp
-    handle = files.enter_context(io.TextIOWrapper(archive.open(path.stem, "w"), encoding="utf-8", newline=""))
+    member = archive.open(path.stem, "w", force_zip64=True)  # a CLI run may write more than 2 GB
+    handle = files.enter_context(io.TextIOWrapper(member, encoding="utf-8", newline=""))
     return handle, disk.tell
 
 

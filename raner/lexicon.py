@@ -38,6 +38,9 @@ class Lexicon:
     def _from_table(self, table: dict[str, tuple[int, int]], categories: tuple[str, ...], set_size: int,
                     has_ids: bool, max_word_len: int | None = None) -> None:
         words = [w for w in table if w]
+        broken = next((w for w in words if "\n" in w or "\r" in w), None)
+        if broken is not None:
+            raise ValueError(f"lexicon word {broken[:20]!r} holds a line break; a word is one line of text")
         joined = "\n".join(words)
         codes, starts, lengths = ragged_lines(joined)
         masks = np.array([table[w][0] for w in words], dtype=np.int64)
@@ -46,19 +49,22 @@ class Lexicon:
 
     def _init(self, codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, masks: np.ndarray, ids: np.ndarray,
               categories: tuple[str, ...], set_size: int, has_ids: bool, max_word_len: int | None = None) -> None:
-        """Index distinct, non-empty words given as code points (``starts``/``lengths`` into ``codes``)."""
+        """Index non-empty words given as code points (``starts``/``lengths`` into ``codes``); a word listed twice
+        keeps its later entry, as a dict would."""
         self.categories, self.set_size, self._has_ids = categories, set_size, has_ids
         self.max_word_len = max_word_len or int(lengths.max(initial=1))
-        longest = int(lengths.max(initial=0))
+        self._longest = longest = int(lengths.max(initial=0))
         for seed in range(1, 100):  # distinct words whose hashes collide: hash again with another seed
             hashes = np.full(len(starts), seed, dtype=np.uint64)
-            for step in range(longest):  # the same recurrence as ``matches``: h = (h + code + 1) * multiplier
+            for step in range(longest):  # the same recurrence as ``find``: h = (h + code + 1) * multiplier
                 rows = np.flatnonzero(lengths > step)
                 hashes[rows] = (hashes[rows] + codes[starts[rows] + step].astype(np.uint64) + 1) * _MULTIPLIER
-            order = np.argsort(hashes)
-            if not np.any(hashes[order][1:] == hashes[order][:-1]):
+            order = np.argsort(hashes, kind="stable")  # equal hashes keep the file's order
+            same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+            if all(_same_word(codes, starts, lengths, order[i], order[i + 1]) for i in same):
+                order = np.delete(order, same)  # a repeated word: the earlier entry goes
                 break
-        else:  # pragma: no cover - 99 seeds each with a 64-bit collision
+        else:  # pragma: no cover - 99 seeds each with a 64-bit collision between two different words
             raise ValueError("lexicon words could not be hashed apart")
         self._seed = np.uint64(seed)
         self._hashes, self._masks, self._ids = hashes[order], masks[order], ids[order]
@@ -141,7 +147,7 @@ class Lexicon:
 
     def find(self, text: str) -> Matches:
         """Every dictionary word in ``text``, ordered by start then end."""
-        n, longest = len(text), min(self.max_word_len, len(text))
+        n, longest = len(text), min(self.max_word_len, self._longest, len(text))
         if not longest or not len(self):
             return Matches.none()
         # windows[i, s] = text[i + s] + 1 (so that no code point hashes as nothing); past the end is dropped below
@@ -212,6 +218,11 @@ class Lexicon:
         kind = np.concatenate((np.full(single.sum(), 3), np.zeros(len(multi), np.int64), np.full(len(multi), 2),
                                np.ones(len(inner_rows), np.int64)))
         return pos, (source, kind)
+
+
+def _same_word(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, a: int, b: int) -> bool:
+    return lengths[a] == lengths[b] and bool(np.array_equal(codes[starts[a] : starts[a] + lengths[a]],
+                                                             codes[starts[b] : starts[b] + lengths[b]]))
 
 
 class Matches(NamedTuple):

@@ -93,3 +93,13 @@ def test_a_zip_target_holds_the_plain_output_and_the_bound_counts_its_compressed
     assert (tmp_path / "plain.jsonl").stat().st_size > 3 * src.stat().st_size  # what the zip keeps off the disk
     with pytest.raises(LimitExceeded, match="output would be larger"):
         annotate(src, tmp_path / "plain2.jsonl", progress=False, budget=Budget(output_bytes=src.stat().st_size))
+
+
+def test_cli_reads_the_format_under_a_zip_suffix(tmp_path):
+    from raner.__main__ import main
+
+    src = tmp_path / "in.txt"
+    src.write_text("马云在杭州。\n", encoding="utf-8")
+    assert main(["annotate", str(src), str(tmp_path / "out.csv.zip")]) == 0
+    rows = list(csv.DictReader(zipfile.ZipFile(tmp_path / "out.csv.zip").read("out.csv").decode("utf-8").splitlines()))
+    assert rows[0]["text"] == "马云在杭州。" and json.loads(rows[0]["entities"])[0]["text"] == "马云"

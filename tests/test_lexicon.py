@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from raner.lexicon import Lexicon
+from raner.packed import pack_strings
 
 
 def lexicon():
@@ -56,3 +58,15 @@ def test_matches_astral_characters_words_longer_than_the_text_and_round_trips(tm
     again = Lexicon.read(tmp_path / "lex.npz", ["WORD", "PER", "LOC"])
     assert again.words == lex.words and again.matches("在北京大学") == [(1, 5, 4, 7), (2, 3, 2, 0)]
     assert again.word_sets("北京大学").tolist() == lex.word_sets("北京大学").tolist()
+
+
+def test_a_long_max_word_len_a_repeated_packed_word_and_a_line_break(tmp_path):
+    assert Lexicon({"北京": 1}, ["LOC"], max_word_len=5).matches("北京xxxxx") == [(0, 2, 1, 0)]
+    with pytest.raises(ValueError, match="line break"):
+        Lexicon({"a\nb": 1, "c": 1}, ["LOC"])
+    with open(tmp_path / "dup.npz", "wb") as f:  # a word listed twice: the later entry wins, as in a dict
+        np.savez(f, words=pack_strings(["北京", "上海", "北京"]), masks=np.array([1, 1, 2], np.int32),
+                 ids=np.array([0, 0, 0], np.int32), categories=np.array(["LOC", "ORG"]), has_ids=np.array(False),
+                 max_word_len=np.array(2))
+    lex = Lexicon.read(tmp_path / "dup.npz", ["LOC", "ORG"])
+    assert len(lex) == 2 and lex.matches("北京上海") == [(0, 2, 2, 0), (2, 4, 1, 0)]

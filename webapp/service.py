@@ -19,12 +19,14 @@ _IN_LINE = r"[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]"  # a character that does 
 
 
 def user_dict_lines(types: tuple[str, ...]) -> str:
-    """The regular expression (Python and JSON Schema alike) of a REST ``user_dict`` given as text: at most
-    MAX_USER_WORDS lines, each blank, a ``#`` comment or ``词语 TYPE`` with a word of at most MAX_USER_WORD_LEN
-    characters; every text it matches is a dictionary ``UserDictionary.parse`` accepts."""
-    entry = rf"[ \t]*\S(?:{_IN_LINE}{{0,{MAX_USER_WORD_LEN - 2}}}\S)?[ \t]+(?:{'|'.join(map(re.escape, types))})[ \t]*"
+    """The regular expression (Python's ``re``; the OpenAPI schema's pattern too) of a REST ``user_dict`` given as
+    text: at most MAX_USER_WORDS lines, each blank, a ``#`` comment or ``词语 TYPE`` with a word of at most
+    MAX_USER_WORD_LEN characters; every text it matches is a dictionary ``UserDictionary.parse`` accepts. Each line
+    can match one way only (a word never starts with ``#``), so a failing text is rejected in linear time."""
+    kinds = "|".join(map(re.escape, types))
+    entry = rf"[ \t]*[^\s#](?:{_IN_LINE}{{0,{MAX_USER_WORD_LEN - 2}}}\S)?[ \t]+(?:{kinds})[ \t]*"
     line = rf"(?:[ \t]*|[ \t]*#{_IN_LINE}*|{entry})"
-    return rf"^{line}(?:\n{line}){{0,{MAX_USER_WORDS - 1}}}$"
+    return rf"^{line}(?:\r?\n{line}){{0,{MAX_USER_WORDS - 1}}}$"
 
 
 class RequestError(ValueError):
