@@ -55,7 +55,8 @@ class BigramTable:
     def get(self, key: str, default: int | None = None) -> int | None:
         if len(key) != 2:
             return self._others.get(key, default)
-        found = self.lookup(code_points(key)[:1], code_points(key)[1:], -1)[0]
+        codes = code_points(key)
+        found = self.lookup(codes[:1], codes[1:], -1)[0]
         return default if found < 0 else int(found)
 
     def __contains__(self, key: str) -> bool:

@@ -301,7 +301,7 @@ def build_ui(service: NerService) -> gr.Blocks:
             "output_bytes": limits.bulk_output_ratio * max(src.stat().st_size, 4096),
         }
         try:  # a file over a bound is refused here, in well under a second, not after a job has started for it
-            check_budget(src, column, Budget(**{k: v for k, v in budget.items() if k != "output_bytes"}))
+            check_budget(src, column, Budget(**budget))
         except (LimitExceeded, ValueError) as e:  # a bound, an unreadable encoding, a CSV without the column
             src.unlink(missing_ok=True)
             raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
