@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 import raner
 import theme
+from webapp.fair_queue import FairQueue, waiting_in
 from webapp.limits import Limits, writable_temp_dir
 from webapp.rest import BodyLimit, add_rest_routes
 from webapp.service import NerService, trim_heap
@@ -53,6 +54,7 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     )
     demo = build_ui(service)
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)
+    api.add_middleware(FairQueue, waiting=waiting_in(demo), limit=limits.visitor_waiting)
     app = gr.mount_gradio_app(
         api,
         demo,

@@ -172,11 +172,19 @@ class Tally:
         }
 
 
-async def send(client: httpx.AsyncClient, text: str, kind: str, tally: Tally, allow_503: bool = False) -> None:
-    """POST one text; record its latency, and check the answer: 200 with offsets that point at the entity text."""
+def visitor(i: int) -> str:
+    """The address caller ``i`` sends as X-Forwarded-For: a load of many clients is many visitors, each within the
+    app's per-visitor bound (a test of that bound sends one address)."""
+    return f"10.77.{i // 250}.{i % 250 + 1}"
+
+
+async def send(client: httpx.AsyncClient, text: str, kind: str, tally: Tally, allow_503: bool = False,
+               who: str | None = None) -> None:
+    """POST one text as visitor ``who``; record its latency, and check the answer: 200 with offsets that point at
+    the entity text."""
     t0 = time.perf_counter()
     try:
-        r = await client.post("/api/ner", json={"text": text})
+        r = await client.post("/api/ner", json={"text": text}, headers={"x-forwarded-for": who} if who else None)
     except httpx.HTTPError as e:
         tally.fail(type(e).__name__)
         return
@@ -231,14 +239,14 @@ async def run_load(url: str, clients: int, seconds: float, mix: dict[str, float]
     tally = Tally()
     deadline = time.perf_counter() + seconds
 
-    async def caller(client: httpx.AsyncClient) -> None:
+    async def caller(client: httpx.AsyncClient, i: int) -> None:
         while time.perf_counter() < deadline:
             kind = maker.rng.choices(kinds, weights)[0]
-            await send(client, maker.of_kind(kind), kind, tally)
+            await send(client, maker.of_kind(kind), kind, tally, who=visitor(i))
 
     t0 = time.perf_counter()
     async with new_client(url, clients) as client:
-        await asyncio.gather(*(caller(client) for _ in range(clients)))
+        await asyncio.gather(*(caller(client, i) for i in range(clients)))
     return {"clients": clients, "mix": mix, **tally.summary(time.perf_counter() - t0)}
 
 
@@ -253,13 +261,13 @@ async def run_soak(url: str, total: int, clients: int, pid: int | None, pool: in
     marks: dict[str, float | None] = {}
     samples: list[float] = []
 
-    async def caller(client: httpx.AsyncClient) -> None:
+    async def caller(client: httpx.AsyncClient, i: int) -> None:
         nonlocal issued
         while issued < total:
             issued += 1
             n = issued
             kind, text = ("max", maker.maximum()) if max_every and n % max_every == 0 else ("typical", maker.soak(pool))
-            await send(client, text, kind, tally)
+            await send(client, text, kind, tally, who=visitor(i))
             if n == warmup:
                 marks["after_warmup"] = rss_mb(pid)
             if n % 500 == 0 and (m := rss_mb(pid)) is not None:
@@ -268,7 +276,7 @@ async def run_soak(url: str, total: int, clients: int, pid: int | None, pool: in
     async with new_client(url, clients) as client:
         before = (await health(client))["cache"]
         t0 = time.perf_counter()
-        await asyncio.gather(*(caller(client) for _ in range(clients)))
+        await asyncio.gather(*(caller(client, i) for i in range(clients)))
         seconds = time.perf_counter() - t0
         after = (await health(client))["cache"]
     end = rss_mb(pid)
@@ -343,7 +351,9 @@ async def _burst_once(url: str, size: int, pid: int | None, maker: TextMaker) ->
     async with new_client(url, size) as client:
         watcher = asyncio.create_task(watch())
         prober = asyncio.create_task(_probe(url, maker.short()))
-        await asyncio.gather(*(send(client, t, "max", tally, allow_503=True) for t in texts))
+        await asyncio.gather(
+            *(send(client, t, "max", tally, allow_503=True, who=visitor(i)) for i, t in enumerate(texts))
+        )
         seconds = time.perf_counter() - t0
         done.set()
         await watcher
@@ -408,8 +418,9 @@ async def call_event(
         json={"data": data, "fn_index": fn, "session_hash": session, "event_data": None, "trigger_id": None},
         headers={"x-forwarded-for": visitor} if visitor else None,
     )
-    if r.status_code != 200:
-        return {"status": r.status_code, "seconds": round(time.perf_counter() - t0, 2), "error": r.text[:200]}
+    if r.status_code != 200:  # refused at the join (413 body, 429 visitor bound, queue full)
+        return {"success": False, "status": r.status_code, "seconds": round(time.perf_counter() - t0, 2),
+                "error": r.text[:200]}
     async with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}", timeout=timeout) as stream:
         async for line in stream.aiter_lines():
             if line.startswith("data:"):

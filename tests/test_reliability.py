@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from gradio_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.responses import JSONResponse
 from starlette.routing import Mount
 
 import raner
 from app import create_app
+from webapp.fair_queue import JOIN, FairQueue, waiting_in
 from webapp.rest import Admission
 from webapp.samples import sample_texts
 from webapp.service import RequestError
@@ -496,3 +498,74 @@ def test_runtime_fault_names_the_unreadable_file(tmp_path, name, breaker):
             raner.load(broken_copy(tmp_path, "m", breaker))
     finally:
         raner.recognizer.clear_loaded()
+
+
+def test_one_visitor_cannot_fill_the_rest_queue():
+    async def scenario() -> None:
+        gate = Admission(workers=1, max_waiting=64, per_visitor=2)
+        release = asyncio.Event()
+
+        async def hold(visitor: str) -> None:
+            async with gate.slot(visitor=visitor):
+                await release.wait()
+
+        tasks = [asyncio.create_task(hold("a")) for _ in range(3)]  # one runs, two wait
+        await asyncio.sleep(0.05)
+        assert (gate.running, gate.waiting) == (1, 2)
+        with pytest.raises(RequestError) as refused:
+            async with gate.slot(visitor="a"):
+                pass
+        assert refused.value.status == 429 and "waiting" in str(refused.value)
+        tasks.append(asyncio.create_task(hold("b")))  # another visitor still gets a place in the queue
+        await asyncio.sleep(0.05)
+        assert gate.waiting == 3
+        release.set()
+        await asyncio.gather(*tasks)
+        assert (gate.running, gate.waiting, gate.rejected) == (0, 0, 1)
+
+    asyncio.run(scenario())
+
+
+def test_one_visitor_cannot_fill_gradios_queue():
+    """Joins past a visitor's bound get 429 before Gradio reads them: events already waiting in the queue and joins
+    still being answered both count, so a burst of simultaneous joins is bounded too."""
+
+    async def scenario() -> None:
+        release, reached = asyncio.Event(), []
+
+        async def gradio(scope, receive, send):  # stands in for Gradio: a join that takes a while to answer
+            reached.append(scope["path"])
+            await release.wait()
+            await JSONResponse({"event_id": "x"})(scope, receive, send)
+
+        queued = {"10.0.0.9": 3}
+        app = FairQueue(gradio, lambda visitor: queued.get(visitor, 0), limit=4)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            def join(visitor: str):
+                return client.post(JOIN, json={}, headers={"x-forwarded-for": visitor})
+
+            first = asyncio.create_task(join("10.0.0.9"))  # 3 waiting + this one = the bound
+            await asyncio.sleep(0.05)
+            over = await join("10.0.0.9")
+            assert over.status_code == 429 and over.headers["retry-after"] == "1" and "waiting" in over.json()["error"]
+            other = asyncio.create_task(join("10.0.0.7"))
+            await asyncio.sleep(0.05)
+            assert len(reached) == 2  # the first join and the other visitor's went through
+            release.set()
+            assert (await first).status_code == 200 and (await other).status_code == 200
+            assert (await client.get(JOIN)).status_code == 200  # only POSTs to the join are counted
+
+    asyncio.run(scenario())
+
+
+def test_the_queue_is_read_as_this_gradio_keeps_it():
+    """waiting_in reads Gradio's private queue: a Gradio that keeps it otherwise must show up here, not as a bound
+    that silently never counts."""
+    import gradio as gr
+
+    with gr.Blocks() as demo:
+        gr.Button().click(lambda: None)
+    demo.queue()
+    assert waiting_in(demo)("10.0.0.1") == 0
+    assert isinstance(demo._queue.event_queue_per_concurrency_id, dict)

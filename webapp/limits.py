@@ -34,6 +34,7 @@ class Limits:
     bench_repeats: int = 30  # repeats per live benchmark (20 lines x 100 characters x 30 fits bench_seconds)
     bench_seconds: int = 90  # wall-clock budget of one live benchmark
     heavy_waiting: int = 2  # Bulk or benchmark jobs that may wait while one runs; more are turned away at once
+    visitor_waiting: int = 8  # requests one visitor may have waiting, in Gradio's queue and for a REST worker each
     queue_size: int = 64  # Gradio's queue (every event together)
     rest_waiting: int = 64  # REST calls that may wait for a worker; more get 503 + Retry-After
     workers: int = 2  # inference calls at once (a 2-core machine)
@@ -101,3 +102,13 @@ def writable_temp_dir() -> Path:
             "set GRADIO_TEMP_DIR to a writable folder"
         ) from None
     return folder.resolve()
+
+
+def visitor_of(request) -> str:
+    """Who is asking (a Gradio, FastAPI or Starlette request), for the per-visitor bounds: the first forwarded
+    address behind a proxy, else the peer. A client can forge the header: it then counts as several visitors, still
+    within the bounds for everyone together."""
+    if request is None:
+        return "local"
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
+    return forwarded or (request.client.host if request.client else "unknown")

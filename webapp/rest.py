@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -20,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .limits import visitor_of
 from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, USER_DICT_CHARS, NerService, RequestError, user_dict_lines
 
 API_PREFIX = "/api/"
@@ -109,22 +111,24 @@ class Admission:
     few of them would hold every worker and short requests would wait behind them.
     """
 
-    def __init__(self, workers: int = 2, max_waiting: int = 64, long_workers: int = 1):
+    def __init__(self, workers: int = 2, max_waiting: int = 64, long_workers: int = 1, per_visitor: int = 8):
         self.workers, self.max_waiting, self.long_workers = workers, max_waiting, long_workers
+        self.per_visitor = per_visitor  # calls one visitor may have waiting: one client cannot fill the queue
         self.running = self.waiting = self.rejected = 0
+        self._waiting_by: Counter[str] = Counter()
         self._slots: anyio.Semaphore | None = None  # made on first use, inside the server's event loop
         self._long: anyio.Semaphore | None = None
 
     @asynccontextmanager
-    async def slot(self, long: bool = False) -> AsyncIterator[None]:
-        """Hold a worker (and for a long text a long lane) for the ``async with``; RequestError(503) if the queue
-        is full."""
+    async def slot(self, long: bool = False, visitor: str = "local") -> AsyncIterator[None]:
+        """Hold a worker (and for a long text a long lane) for the ``async with``; RequestError 503 if the queue
+        is full, 429 if this visitor already has ``per_visitor`` calls waiting."""
         if self._slots is None or self._long is None:
             self._slots, self._long = anyio.Semaphore(self.workers), anyio.Semaphore(self.long_workers)
         held: list[anyio.Semaphore] = []
         try:
             for lane in ([self._long] if long else []) + [self._slots]:
-                await self._acquire(lane)
+                await self._acquire(lane, visitor)
                 held.append(lane)
             self.running += 1
             try:
@@ -135,7 +139,7 @@ class Admission:
             for lane in reversed(held):
                 lane.release()
 
-    async def _acquire(self, lane: anyio.Semaphore) -> None:
+    async def _acquire(self, lane: anyio.Semaphore, visitor: str) -> None:
         try:
             lane.acquire_nowait()
             return
@@ -144,11 +148,20 @@ class Admission:
         if self.waiting >= self.max_waiting:
             self.rejected += 1
             raise RequestError(f"server busy: {self.waiting} requests already waiting; retry shortly", 503)
+        if self._waiting_by[visitor] >= self.per_visitor:
+            self.rejected += 1
+            raise RequestError(
+                f"too many requests: you already have {self.per_visitor} waiting; wait for their answers", 429
+            )
         self.waiting += 1
+        self._waiting_by[visitor] += 1
         try:
             await lane.acquire()
         finally:
             self.waiting -= 1
+            self._waiting_by[visitor] -= 1
+            if not self._waiting_by[visitor]:
+                del self._waiting_by[visitor]
 
     def info(self) -> dict:
         """Current figures for the health route."""
@@ -245,14 +258,15 @@ ERRORS = {
     400: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
+    429: {"model": ErrorResponse},
     503: {"model": ErrorResponse},
 }
 
 
 def error_response(message: str, status: int, headers: dict | None = None) -> JSONResponse:
-    """The one error shape of the REST API; 503 says when to come back."""
+    """The one error shape of the REST API; 429 and 503 say when to come back."""
     headers = dict(headers or {})
-    if status == 503:
+    if status in (429, 503):
         headers["Retry-After"] = "1"
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
@@ -334,7 +348,8 @@ def docs_page(schema: dict) -> str:
 
 def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | None = None) -> None:
     """Register the REST routes, the body limit and JSON error handlers on ``app``."""
-    admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting)
+    admission = admission or Admission(workers=service.limits.workers, max_waiting=service.limits.rest_waiting,
+                                       per_visitor=service.limits.visitor_waiting)
     lines = re.compile(user_dict_lines(service.types))
     document_limits(app, service)
     app.add_middleware(
@@ -382,7 +397,7 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
                 422,
             )
         service.check(body.text, body.variant, body.user_dict)
-        async with admission.slot(long=len(body.text) > LONG_CHARS):
+        async with admission.slot(long=len(body.text) > LONG_CHARS, visitor=visitor_of(request)):
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)
             result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)

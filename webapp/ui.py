@@ -22,7 +22,7 @@ from theme import COLORS, LABELS
 
 from .figures import axis, cards_html, guide_markdown, read_figures, scatter_frame, shown_name, variant_table
 from .jobs import Gate, JobRefused, run_isolated
-from .limits import Limits
+from .limits import Limits, visitor_of
 from .samples import example_texts, sample_texts
 from .service import NerService, RequestError
 
@@ -91,14 +91,6 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
             "`python -m raner annotate` on your own machine for big corpora"
         )
     return real, Path(name).name
-
-
-def visitor_of(request: gr.Request | None) -> str:
-    """Who is asking, for one-job-per-visitor: the first forwarded address behind a proxy, else the peer."""
-    if request is None:
-        return "local"
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    return forwarded or (request.client.host if request.client else "unknown")
 
 
 def highlight(text: str, entities) -> list[tuple[str, str | None]]:

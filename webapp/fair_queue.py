@@ -1,0 +1,55 @@
+"""A per-visitor bound on Gradio's queue: one visitor may have at most a few events waiting, so no client can fill
+the queue (64 events for everyone) by itself; more joins are answered 429 at once, before Gradio reads them."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .limits import visitor_of
+from .rest import error_response
+
+JOIN = "/gradio_api/queue/join"
+
+
+class FairQueue:
+    """ASGI middleware: a POST to Gradio's queue join is refused with 429 when its visitor already has ``limit``
+    events waiting in the queue (``waiting(visitor)``) or joining right now (counted here until Gradio answers the
+    join, so a burst of simultaneous joins is bounded too)."""
+
+    def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int):
+        self.app, self.waiting, self.limit = app, waiting, limit
+        self._joining: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != JOIN:
+            await self.app(scope, receive, send)
+            return
+        visitor = visitor_of(Request(scope))
+        if self.waiting(visitor) + self._joining[visitor] >= self.limit:
+            message = f"too many requests: you already have {self.limit} waiting; wait for their answers"
+            await error_response(message, 429)(scope, receive, send)
+            return
+        self._joining[visitor] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._joining[visitor] -= 1
+            if not self._joining[visitor]:
+                del self._joining[visitor]
+
+
+def waiting_in(demo) -> Callable[[str], int]:
+    """How many events of a visitor wait (not yet run) in a Blocks app's queue. Reads Gradio's queue as gradio 6
+    keeps it (one list of events per concurrency group, each event holding its request); 0 if that changes."""
+
+    def count(visitor: str) -> int:
+        try:
+            groups = list(demo._queue.event_queue_per_concurrency_id.values())
+        except AttributeError:  # another Gradio: only the joins counted by FairQueue itself bound the visitor
+            return 0
+        return sum(visitor_of(getattr(event, "request", None)) == visitor for group in groups for event in group.queue)
+
+    return count
