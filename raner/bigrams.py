@@ -2,7 +2,6 @@
 with one ``searchsorted``. A dict of 181k two-character strings costs about 28 MB of RAM; these arrays about 3 MB."""
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +20,6 @@ class BigramTable:
         last = np.append(keys[1:] != keys[:-1], True) if len(keys) else np.zeros(0, dtype=bool)
         self._keys, self._ids, self._others = keys[last], ids[last], others  # a repeated entry: the later id wins
         self._size = len(self._keys) + len(others)
-
-    @classmethod
-    def from_entries(cls, entries: Iterable[str]) -> BigramTable:
-        """The table whose ids are the entries' positions (``read_table``'s convention)."""
-        entries = list(entries)
-        return cls._build("\n".join(entries) + "\n" if entries else "")
 
     @classmethod
     def from_dict(cls, table: dict[str, int]) -> BigramTable:

@@ -56,9 +56,9 @@ class Lexicon:
         self._longest = longest = int(lengths.max(initial=0))
         for seed in range(1, 100):  # distinct words whose hashes collide: hash again with another seed
             hashes = np.full(len(starts), seed, dtype=np.uint64)
-            for step in range(longest):  # the same recurrence as ``find``: h = (h + code + 1) * multiplier
+            for step in range(longest):
                 rows = np.flatnonzero(lengths > step)
-                hashes[rows] = (hashes[rows] + codes[starts[rows] + step].astype(np.uint64) + 1) * _MULTIPLIER
+                hashes[rows] = _mix(hashes[rows], codes[starts[rows] + step].astype(np.uint64) + 1)
             order = np.argsort(hashes, kind="stable")  # equal hashes keep the file's order
             same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
             if all(_same_word(codes, starts, lengths, order[i], order[i + 1]) for i in same):
@@ -154,9 +154,9 @@ class Lexicon:
         padded = np.concatenate((code_points(text), np.zeros(longest - 1, dtype=np.int64))).astype(np.uint64) + 1
         windows = np.lib.stride_tricks.as_strided(padded, (n, longest), (padded.strides[0],) * 2, writeable=False)
         hashes = np.empty((n, longest), dtype=np.uint64)  # hashes[i, s]: the hash of text[i : i + s + 1]
-        hashes[:, 0] = (windows[:, 0] + self._seed) * _MULTIPLIER
+        hashes[:, 0] = _mix(np.full(n, self._seed), windows[:, 0])
         for step in range(1, longest):
-            hashes[:, step] = (hashes[:, step - 1] + windows[:, step]) * _MULTIPLIER
+            hashes[:, step] = _mix(hashes[:, step - 1], windows[:, step])
         wanted = hashes.ravel()
         at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
         hit = np.flatnonzero(self._hashes[at] == wanted)
@@ -218,6 +218,12 @@ class Lexicon:
         kind = np.concatenate((np.full(single.sum(), 3), np.zeros(len(multi), np.int64), np.full(len(multi), 2),
                                np.ones(len(inner_rows), np.int64)))
         return pos, (source, kind)
+
+
+def _mix(hashes: np.ndarray, codes_plus_one: np.ndarray) -> np.ndarray:
+    """One step of the word hash, the same for stored words and for the text's substrings: h = (h + code + 1) * m
+    (wrapping at 64 bits)."""
+    return (hashes + codes_plus_one) * _MULTIPLIER
 
 
 def _same_word(codes: np.ndarray, starts: np.ndarray, lengths: np.ndarray, a: int, b: int) -> bool:

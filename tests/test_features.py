@@ -55,4 +55,5 @@ def test_bigram_table_reads_a_vocabulary_file_as_read_table_does(tmp_path):
     codes = np.array([ord(c) for c in "𠀀北马云"])
     following = np.append(codes[1:], ord(END))
     assert table.lookup(codes, following, 1).tolist() == [5, 1, 6, 3]
-    assert len(BigramTable.from_entries([])) == 0 and BigramTable.from_dict(expected).get("马云") == 6
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    assert len(BigramTable.read(tmp_path / "empty.txt")) == 0 and BigramTable.from_dict(expected).get("马云") == 6

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .limits import visitor_of
+from .limits import visitor_of, visitor_refusal
 from .rest import error_response
 
 JOIN = "/gradio_api/queue/join"
@@ -29,8 +29,7 @@ class FairQueue:
             return
         visitor = visitor_of(Request(scope))
         if self.waiting(visitor) + self._joining[visitor] >= self.limit:
-            message = f"too many requests: you already have {self.limit} waiting; wait for their answers"
-            await error_response(message, 429)(scope, receive, send)
+            await error_response(visitor_refusal(self.limit), 429)(scope, receive, send)
             return
         self._joining[visitor] += 1
         try:

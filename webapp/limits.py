@@ -112,3 +112,8 @@ def visitor_of(request) -> str:
         return "local"
     forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
     return forwarded or (request.client.host if request.client else "unknown")
+
+
+def visitor_refusal(waiting: int) -> str:
+    """What a visitor over its bound of waiting requests is told (REST and Gradio's queue alike)."""
+    return f"too many requests: you already have {waiting} waiting; wait for their answers"

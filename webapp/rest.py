@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .limits import visitor_of
+from .limits import visitor_of, visitor_refusal
 from .service import MAX_USER_WORD_LEN, MAX_USER_WORDS, USER_DICT_CHARS, NerService, RequestError, user_dict_lines
 
 API_PREFIX = "/api/"
@@ -150,9 +150,7 @@ class Admission:
             raise RequestError(f"server busy: {self.waiting} requests already waiting; retry shortly", 503)
         if self._waiting_by[visitor] >= self.per_visitor:
             self.rejected += 1
-            raise RequestError(
-                f"too many requests: you already have {self.per_visitor} waiting; wait for their answers", 429
-            )
+            raise RequestError(visitor_refusal(self.per_visitor), 429)
         self.waiting += 1
         self._waiting_by[visitor] += 1
         try:
