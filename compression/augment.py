@@ -112,23 +112,33 @@ def name_list(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random
     return Sentence(sentence.text[:a] + "".join(text) + sentence.text[b:], sentence.tags[:a] + tags + sentence.tags[b:])
 
 
+# Facility and branch nouns that docs/GUIDELINES.md keeps outside an organisation's name ("Facilities and branches").
+BRANCH_NOUNS = ("总部", "总行", "分行", "支行", "分公司", "分店", "旗舰店", "门店", "基地", "园区", "工厂", "研发中心")
+
+
 def split_facilities(sentence: Sentence, places: set[str], orgs: set[str],
                      nouns: tuple[str, ...] = ("总部",)) -> Sentence:
-    """Relabel a known organisation + 总部 to the convention this project serves: the headquarters noun is not part
-    of the name (欧盟总部 → 欧盟/ORG 总部), and a known place before a known organisation is a place of its own
-    (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部). MSRA keeps both inside the organisation. Names whose rest is not a
-    known organisation (解放军四总部) keep MSRA's reading."""
+    """Relabel a known organisation + facility noun to the convention this project serves: the noun is not part
+    of the name (欧盟总部 → 欧盟/ORG 总部), and a known place written before or after a known organisation is a place
+    of its own (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部; 中国银行山东省分行 → 中国银行/ORG 山东省/LOC 分行). MSRA and
+    Resume keep all of it inside the organisation. Names whose rest is not a known organisation (解放军四总部) keep
+    the corpus's reading."""
     tags = list(sentence.tags)
     for kind, a, b in tags_to_spans(sentence.tags):
         name = sentence.text[a:b]
-        noun = next((f for f in nouns if name.endswith(f) and len(name) > len(f)), None)
+        noun = next((f for f in sorted(nouns, key=len, reverse=True) if name.endswith(f) and len(name) > len(f)),
+                    None)
         if kind != "ORG" or noun is None:
             continue
         rest = name[: -len(noun)]
-        place = "" if rest in orgs else next((rest[:i] for i in range(2, len(rest) - 1)
-                                              if rest[:i] in places and rest[i:] in orgs), None)
-        if place is None:
+        if rest in orgs:
+            parts = [("ORG", rest)]
+        else:
+            parts = next(([("LOC", rest[:i]), ("ORG", rest[i:])] for i in range(2, len(rest) - 1)
+                          if rest[:i] in places and rest[i:] in orgs), None)
+            parts = parts or next(([("ORG", rest[:i]), ("LOC", rest[i:])] for i in range(len(rest) - 2, 1, -1)
+                                   if rest[:i] in orgs and rest[i:] in places), None)
+        if parts is None:
             continue
-        tags[a:b] = ((["B-LOC"] + ["I-LOC"] * (len(place) - 1) if place else [])
-                     + ["B-ORG"] + ["I-ORG"] * (len(rest) - len(place) - 1) + ["O"] * len(noun))
+        tags[a:b] = [t for k, part in parts for t in ["B-" + k] + ["I-" + k] * (len(part) - 1)] + ["O"] * len(noun)
     return sentence if tags == sentence.tags else Sentence(sentence.text, tags)

@@ -4,8 +4,9 @@ others (a distilled student with vocabularies of its own), with nothing else in 
 python -m compression.release runs/multi models/multi-base --variants int8-emb4,fp32 \\
     --adopt runs/student:pruned-int8-emb4=student --describe "student=..." --data build/data/multi
 
-The first of --variants is the default unless --default names another. --data scores every variant on its dev.txt
-(and test.txt) into the manifest; the benchmark is a further step (python -m compression.benchmark).
+The first of --variants is the default unless --default names another. Each served graph has its two one-way LSTMs
+fused into one bidirectional node (compression.bilstm_fusion: the same tags, less time). --data scores every variant
+on its dev.txt (and test.txt) into the manifest; the benchmark is a further step (python -m compression.benchmark).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from raner.manifest import copy_model, read_manifest, write_manifest
 
+from .bilstm_fusion import fuse_bilstm_file
 from .model_dir import adopt_variant, score_variants
 
 
@@ -53,9 +55,11 @@ def main(argv: list[str] | None = None) -> None:
     write_manifest(args.out, replace(kept, variants=described))
     for folder, variant, name in args.adopt:
         adopt_variant(args.out, folder, variant, name, texts.get(name, f"{variant} of {folder.name}"))
-    if args.default:
-        manifest = read_manifest(args.out)
-        write_manifest(args.out, replace(manifest, default_variant=args.default))
+    manifest = read_manifest(args.out)
+    fused = {n: replace(v, size_bytes=(args.out / v.file).stat().st_size)
+             for n, v in manifest.variants.items() if fuse_bilstm_file(args.out / v.file)}
+    write_manifest(args.out, replace(manifest, variants={**manifest.variants, **fused},
+                                     default_variant=args.default or manifest.default_variant))
     if args.data:
         score_variants(args.out, args.data, test=True)
     print(f"wrote {args.out}: {', '.join(read_manifest(args.out).variants)}")

@@ -73,6 +73,9 @@ class TrainConfig:
     split_facilities: bool = option(False, "relabel training organisations ending in 总部: the noun is not part of the "
                                     "name, and a known place before a known organisation is tagged as a place "
                                     "(纽约联合国总部 → 纽约/LOC 联合国/ORG 总部)")
+    split_branches: bool = option(False, "with --split-facilities, also take the guideline's branch and facility "
+                                  "nouns (分行, 分公司, 基地, ...) out of organisations, and a known place after a "
+                                  "known organisation (中国银行山东省分行 → 中国银行/ORG 山东省/LOC 分行)")
     augment_lexicon: bool = option(False, "the augmentations also draw jieba's typed words, not only training-set "
                                    "entities")
     char_dropout: float = option(0.01, "rate of replacing input characters by [UNK]")
@@ -125,6 +128,8 @@ class TrainConfig:
         need(self.out is not None, "no model directory to write: give --out DIR (or \"out\" in the recipe)")
         need(not self.lac_encoder or self.lac is not None,
              "--lac-encoder needs --lac <LAC folder> (python -m compression.lac --download build/lac fetches one)")
+        need(not self.split_branches or self.split_facilities,
+             "--split-branches extends --split-facilities: give both")
         need(not self.lac_words or self.lac_encoder,
              "--lac-words needs --lac-encoder (the encoder is what reads LAC's words)")
         need(not self.lac_both or self.lac_words, "--lac-both needs --lac-words (the word view; the character view is "

@@ -18,6 +18,7 @@ from raner.features import SPACE, Featurizer, write_table
 from raner.normalize import normalize
 
 from .augment import (
+    BRANCH_NOUNS,
     add_lexicon_entities,
     entity_pool,
     lexicon_brands,
@@ -178,7 +179,9 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
         train_set, dev = train_set[: cfg.limit], dev[: cfg.limit]
     if cfg.split_facilities:
         known = entity_pool(train_set)
-        train_set = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", []))) for s in train_set]
+        nouns = BRANCH_NOUNS if cfg.split_branches else ("总部",)
+        train_set = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", [])), nouns)
+                     for s in train_set]
     labels = labels_of(train_set)
     tag_id = {t: i for i, t in enumerate(labels)}
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ import random
 import pytest
 
 from compression.augment import (
+    BRANCH_NOUNS,
     FACILITIES,
     add_lexicon_entities,
     entity_pool,
@@ -90,6 +91,21 @@ def test_split_facilities_takes_the_headquarters_noun_and_a_known_place_out_of_t
     assert entities(kept) == [("ORG", "中国人民解放军")]
     unknown = tagged("解放军四总部发出通知", [("ORG", 0, 6)])  # the rest is no known organisation: MSRA's reading stays
     assert split_facilities(unknown, places, orgs) is unknown
+
+
+def test_split_facilities_with_branch_nouns_takes_a_place_after_the_organisation_out_too():
+    places, orgs = {"山东省", "深圳"}, {"中国银行", "招商银行", "华为"}
+    out = split_facilities(tagged("他任中国银行山东省分行行长", [("ORG", 2, 11)]), places, orgs, BRANCH_NOUNS)
+    assert entities(out) == [("ORG", "中国银行"), ("LOC", "山东省")]
+    out = split_facilities(tagged("深圳招商银行支行", [("ORG", 0, 8)]), places, orgs, BRANCH_NOUNS)
+    assert entities(out) == [("LOC", "深圳"), ("ORG", "招商银行")]
+    base = split_facilities(tagged("华为基地", [("ORG", 0, 4)]), places, orgs, BRANCH_NOUNS)
+    assert entities(base) == [("ORG", "华为")]
+    # without the branch nouns (the older recipes) a branch stays whole; an unknown rest keeps the corpus's reading
+    whole = tagged("中国银行山东省分行", [("ORG", 0, 9)])
+    assert split_facilities(whole, places, orgs) is whole
+    unknown = tagged("物资分公司", [("ORG", 0, 5)])
+    assert split_facilities(unknown, places, orgs, BRANCH_NOUNS) is unknown
 
 
 def test_headquarters_share_sets_how_often_the_facility_noun_is_zongbu():

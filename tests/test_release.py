@@ -13,6 +13,7 @@ from onnx import numpy_helper
 import raner
 from compression import cut_bigrams, export, release, train
 from compression.data import read_conll
+from compression.onnx_info import op_counts
 from compression.pruning import BIGRAM_TABLE, bigram_counts
 from raner.features import SPECIALS, UNK, read_table
 from raner.manifest import read_manifest, write_manifest
@@ -63,6 +64,8 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     assert student.crf == "student.crf.npz" and student.file == "model.student.onnx"
     assert "dev" in student.metrics and "test" in student.metrics
     assert student.extra["training"]["args"]["hidden"] == 4  # how the student was trained travels with it
+    assert all(op_counts(out / v.file).get(lstm, 0) <= 1 for v in m.variants.values()
+               for lstm in ("LSTM", "DynamicQuantizeLSTM"))  # served graphs: one bidirectional LSTM each
     for name, source, variant in (("int8-emb4", big, "int8-emb4"), ("fp32", big, "fp32"),
                                   ("student", small, "int8-emb4")):
         assert entities(out, name) == entities(source, variant), name
