@@ -17,7 +17,8 @@ from .packed import code_points, pack_strings, ragged_lines, text_of
 POSITIONS = ("B", "M", "E", "S")
 
 
-_MULTIPLIER = np.uint64(0x100000001B3)  # odd, so every step of the hash is a bijection of 64-bit values
+_MULTIPLIER = np.uint64(0x100000001B3)
+_BIT = (1 << np.arange(8)).astype(np.uint8)  # odd, so every step of the hash is a bijection of 64-bit values
 
 
 class Lexicon:
@@ -68,11 +69,21 @@ class Lexicon:
             raise ValueError("lexicon words could not be hashed apart")
         self._seed = np.uint64(seed)
         self._hashes, self._masks, self._ids = hashes[order], masks[order], ids[order]
+        # about 22 bits a word, so 19 of 20 substrings that are no word stop at this bitmap (cached between calls)
+        # instead of a binary search over the words (main memory by then: the network ran in between)
+        self._filter_shift = np.uint64(64 - max(6, int(np.ceil(np.log2(max(len(order), 1) * 22)))))
+        self._filter = np.zeros(1 << int(64 - self._filter_shift - 3), dtype=np.uint8)
+        np.bitwise_or.at(self._filter, *self._filter_cells(self._hashes))
         self._starts, self._lengths = starts[order], lengths[order]
         self._codes = np.concatenate((codes, np.zeros(max(longest, 1), dtype=codes.dtype)))  # padded for gathers
 
     def __len__(self) -> int:
         return len(self._hashes)
+
+    def _filter_cells(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each hash's byte in the bitmap and its bit there (the hash's top bits pick both)."""
+        slot = hashes >> self._filter_shift
+        return (slot >> np.uint64(3)).astype(np.intp), _BIT[(slot & np.uint64(7)).astype(np.intp)]
 
     def _word(self, k: int) -> str:
         return text_of(self._codes, int(self._starts[k]), int(self._lengths[k]))
@@ -150,22 +161,23 @@ class Lexicon:
         n, longest = len(text), min(self.max_word_len, self._longest, len(text))
         if not longest or not len(self):
             return Matches.none()
-        # windows[i, s] = text[i + s] + 1 (so that no code point hashes as nothing); past the end is dropped below
+        # padded[i] = text[i] + 1 (so that no code point hashes as nothing); hashes[i, s] is text[i : i + s + 1]'s
         padded = np.concatenate((code_points(text), np.zeros(longest - 1, dtype=np.int64))).astype(np.uint64) + 1
-        windows = np.lib.stride_tricks.as_strided(padded, (n, longest), (padded.strides[0],) * 2, writeable=False)
-        hashes = np.empty((n, longest), dtype=np.uint64)  # hashes[i, s]: the hash of text[i : i + s + 1]
-        hashes[:, 0] = _mix(np.full(n, self._seed), windows[:, 0])
+        hashes = np.empty((n, longest), dtype=np.uint64)
+        hashes[:, 0] = _mix(np.full(n, self._seed), padded[:n])
         for step in range(1, longest):
-            hashes[:, step] = _mix(hashes[:, step - 1], windows[:, step])
+            hashes[:, step] = _mix(hashes[:, step - 1], padded[step : step + n])
         wanted = hashes.ravel()
-        at = np.minimum(np.searchsorted(self._hashes, wanted), len(self._hashes) - 1)
-        hit = np.flatnonzero(self._hashes[at] == wanted)
-        start, step = np.divmod(hit, longest)
-        k = at[hit]
+        byte, bit = self._filter_cells(wanted)
+        maybe = np.flatnonzero(self._filter[byte] & bit)
+        at = np.minimum(np.searchsorted(self._hashes, wanted[maybe]), len(self._hashes) - 1)
+        found = self._hashes[at] == wanted[maybe]
+        start, step = np.divmod(maybe[found], longest)
+        k = at[found]
         # confirm each hit by its code points: the word has the length and the characters of the text it hashed to
         offsets = np.arange(longest)
         theirs = self._codes[self._starts[k][:, None] + offsets].astype(np.uint64) + 1
-        same = ((windows[start] == theirs) | (offsets > step[:, None])).all(axis=1)
+        same = ((padded[start[:, None] + offsets] == theirs) | (offsets > step[:, None])).all(axis=1)
         same &= (self._lengths[k] == step + 1) & (start + step < n)
         start, end, k = start[same], start[same] + step[same] + 1, k[same]
         return Matches(start, end, self._masks[k], self._ids[k])
