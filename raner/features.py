@@ -118,10 +118,7 @@ class Featurizer:
             bigrams = np.zeros(len(text), dtype=np.int64)
         lexwords = None
         if self.lexicon is not None:
-            found = self.lexicon.find(text)
-            lex = self.lexicon.features(text, found)
-            if self.lexicon.has_word_ids:
-                lexwords = self.lexicon.word_sets(text, found)
+            lex, lexwords = self.lexicon.encode(text)
         else:
             lex = np.zeros((len(text), 0), dtype=np.float32)
         encoded = Encoded(chars, bigrams, lex, lexwords)

@@ -188,48 +188,66 @@ class Lexicon:
 
     def features(self, text: str, found: Matches | None = None) -> np.ndarray:
         """A ``[len(text), width]`` float32 0/1 matrix of (category, B/M/E/S) memberships."""
-        feats = np.zeros((len(text), self.width), dtype=np.float32)
         found = self.find(text) if found is None else found
-        has = (found.mask[:, None] >> np.arange(len(self.categories))) & 1  # [match, category]
-        match, cat = np.nonzero(has)
-        pos, (source, kind) = self._slots(found, match)
-        feats[pos, cat[source] * len(POSITIONS) + kind] = 1.0
-        return feats
+        return self._features(len(text), found, _cells(found))
 
     def word_sets(self, text: str, found: Matches | None = None) -> np.ndarray:
         """``[len(text), 4, set_size]`` int64 embedding ids of the B/M/E/S word sets (0 pads); longer words first."""
-        k = self.set_size
-        sets = np.zeros((len(text), len(POSITIONS), k), dtype=np.int64)
         found = self.find(text) if found is None else found
-        # matches with an id, longest first (a stable sort keeps start-then-end order among equal lengths)
-        match = np.flatnonzero(found.ids)
-        match = match[np.argsort(found.start[match] - found.end[match], kind="stable")]
-        pos, (rank, kind) = self._slots(found, match)
+        return self._word_sets(len(text), found, _cells(found))
+
+    def encode(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
+        """``features`` and (when the words carry embedding ids) ``word_sets`` of a text, its matches found once."""
+        found = self.find(text)
+        cells = _cells(found)
+        sets = self._word_sets(len(text), found, cells) if self._has_ids else None
+        return self._features(len(text), found, cells), sets
+
+    def _features(self, n: int, found: Matches, cells: Cells) -> np.ndarray:
+        feats = np.zeros((n, self.width), dtype=np.float32)
+        has = (found.mask[cells.match, None] >> np.arange(len(self.categories))) & 1  # [cell, category]
+        cell, cat = np.nonzero(has)
+        feats[cells.pos[cell], cat * len(POSITIONS) + cells.kind[cell]] = 1.0
+        return feats
+
+    def _word_sets(self, n: int, found: Matches, cells: Cells) -> np.ndarray:
+        k = self.set_size
+        sets = np.zeros((n, len(POSITIONS), k), dtype=np.int64)
+        wid = found.ids[cells.match]
+        take = np.flatnonzero(wid)  # cells of words with an embedding id
+        pos, kind, match, wid = cells.pos[take], cells.kind[take], cells.match[take], wid[take]
         cell = pos * len(POSITIONS) + kind
-        order = np.lexsort((rank, cell))  # each cell's words in the order they were taken
-        cell, pos, kind, wid = cell[order], pos[order], kind[order], found.ids[match[rank[order]]]
+        # each cell's words: longer first, then in start-then-end order (the order of the matches)
+        order = np.lexsort((match, found.start[match] - found.end[match], cell))
+        cell, pos, kind, wid = cell[order], pos[order], kind[order], wid[order]
         first = np.flatnonzero(np.append(True, cell[1:] != cell[:-1]))
         slot = np.arange(len(cell)) - np.repeat(first, np.diff(np.append(first, len(cell))))
         keep = slot < k
         sets[pos[keep], kind[keep], slot[keep]] = wid[keep]
         return sets
 
-    @staticmethod
-    def _slots(found: Matches, match: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Every (character, B/M/E/S) cell that the matches ``match`` (indices into ``found``, repeats allowed) cover:
-        the characters, and for each cell the index into ``match`` it came from and its position kind."""
-        start, end = found.start[match], found.end[match]
-        single = end - start == 1
-        rows = np.arange(len(match))
-        inner = np.maximum(end - start - 2, 0)  # characters strictly inside a word
-        inner_rows = np.repeat(rows, inner)
-        inner_pos = start[inner_rows] + 1 + np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
-        multi = rows[~single]
-        pos = np.concatenate((start[single], start[multi], end[multi] - 1, inner_pos))
-        source = np.concatenate((rows[single], multi, multi, inner_rows))
-        kind = np.concatenate((np.full(single.sum(), 3), np.zeros(len(multi), np.int64), np.full(len(multi), 2),
-                               np.ones(len(inner_rows), np.int64)))
-        return pos, (source, kind)
+
+class Cells(NamedTuple):
+    """Every (character, B/M/E/S) cell the matches of a text cover: the character, the match covering it, its kind."""
+
+    pos: np.ndarray
+    match: np.ndarray
+    kind: np.ndarray
+
+
+def _cells(found: Matches) -> Cells:
+    start, end = found.start, found.end
+    single = end - start == 1
+    rows = np.arange(len(start))
+    inner = np.maximum(end - start - 2, 0)  # characters strictly inside a word
+    inner_rows = np.repeat(rows, inner)
+    inner_pos = start[inner_rows] + 1 + np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
+    multi = rows[~single]
+    pos = np.concatenate((start[single], start[multi], end[multi] - 1, inner_pos))
+    match = np.concatenate((rows[single], multi, multi, inner_rows))
+    kind = np.concatenate((np.full(single.sum(), 3), np.zeros(len(multi), np.int64), np.full(len(multi), 2),
+                           np.ones(len(inner_rows), np.int64)))
+    return Cells(pos, match, kind)
 
 
 def _mix(hashes: np.ndarray, codes_plus_one: np.ndarray) -> np.ndarray:
