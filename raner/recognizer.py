@@ -146,6 +146,7 @@ class Recognizer:
         self._pieces_per_call = batch_size if self.manifest.variants[variant].batch_invariant else 1
         self.user_dict = as_user_dict(user_dict, self.types)
         labels = self.manifest.labels
+        self._outside = labels.index("O") if "O" in labels else -1  # a path of nothing but O has no entity
         self._stop_tags = {
             kind: frozenset(
                 {labels.index(f"I-{kind}")} if self.manifest.scheme == "BIO" and f"I-{kind}" in labels else ()
@@ -272,7 +273,8 @@ class Recognizer:
             paths = self._crf.viterbi(emissions, [e.n_units for e in encoded])
             for (ti, offset, _), enc, em, path in zip(group, encoded, emissions, paths):
                 text = texts[ti]
-                spans = tags_to_spans([labels[j] for j in path], scheme)
+                spans = (tags_to_spans([labels[j] for j in path.tolist()], scheme)
+                         if (path != self._outside).any() else [])
                 tables = forward_backward(self._crf, em, len(path)) if spans and self.scores else None
                 for kind, a, b in spans:
                     score = (
