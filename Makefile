@@ -26,13 +26,14 @@ browser-deps:
 	@(command -v chromium >/dev/null 2>&1 && fc-list :lang=zh | grep -q .) || \
 		(apt-get update -q && apt-get install -y -q chromium chromium-driver fonts-noto-cjk)
 
-# Rebuild the shipped model (about 2 h of training on one thread; needs `pip install -r requirements-build.txt` and
-# ../shared/data): MSRA, Weibo, Resume and CLUENER mapped onto docs/GUIDELINES.md (compression.build_corpus), the
-# multi-domain network trained on them (configs/multi.json: the teacher, and int8-emb4 the default), the student
-# distilled from it on the same sentences and unlabelled headlines (configs/student.json), both exported; fp32, the
-# compression tab's float reference, is the network with its bigram table cut to the bigrams seen at least 3 times
-# (compression.cut_bigrams). The served variants are assembled into models/multi-base, scored on every dev split and
-# MSRA test, then benchmarked. Recipes fix their seeds; the manifest records each recipe.
+# Rebuild the shipped model (about 1 h of training on one thread of a 2-core Xeon, 2 h on an EPYC; needs
+# `pip install -r requirements-build.txt` and ../shared/data): MSRA, Weibo, Resume and CLUENER mapped onto
+# docs/GUIDELINES.md (compression.build_corpus), the multi-domain network trained on them (configs/multi.json: the
+# teacher, and int8-emb4 the default), the student distilled from it on the same sentences and unlabelled headlines
+# (configs/student.json), both exported; fp32, the compression tab's float reference, is the network with its bigram
+# table cut to the bigrams seen at least 3 times (compression.cut_bigrams). The served variants are assembled into
+# models/multi-base (each graph's two LSTMs fused into one bidirectional node), scored on every dev split and MSRA
+# test, then benchmarked. Recipes fix their seeds; the manifest records each recipe.
 LAC ?= build/lac
 DATA ?= build/data/multi
 MODEL_DIR ?= models/multi-base

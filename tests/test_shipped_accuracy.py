@@ -12,7 +12,7 @@ from raner.spans import tags_to_spans
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 pytestmark = pytest.mark.slow
-HARD_CASES_RIGHT = 11  # sentences of samples/hard_cases.txt the default gets wholly right (measured; 24 in all)
+HARD_CASES_RIGHT = 13  # sentences of samples/hard_cases.txt the default gets wholly right (measured; 24 in all)
 
 
 def test_default_variant_scores_what_its_manifest_says(msra):
@@ -20,7 +20,7 @@ def test_default_variant_scores_what_its_manifest_says(msra):
     result = evaluate(rec, read_msra_test(msra.parent))
     recorded = rec.manifest.variants[rec.variant].metrics["test"]
     assert result["overall"]["f1"] == pytest.approx(recorded["overall"]["f1"], abs=0.002)
-    assert result["overall"]["f1"] >= 0.89  # measured 0.905 (docs/ACCURACY.md); the 0.925 is not reached
+    assert result["overall"]["f1"] >= 0.90  # measured 0.909 (docs/ACCURACY.md); the 0.925 is not reached
     for kind in ("PER", "LOC", "ORG"):
         assert result[kind]["f1"] == pytest.approx(recorded[kind]["f1"], abs=0.003)
 

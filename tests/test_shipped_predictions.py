@@ -1,8 +1,8 @@
 """Every shipped variant gives the entities it gave when tests/data/msra_dev_digests.json was recorded: MSRA dev,
 one sentence at a time (``predict``), all predictions hashed per variant. A refactor must not move one entity.
 
-INT8 results depend on which integer kernels ONNX Runtime picks for the CPU, so a quantized variant may have one
-recorded digest per CPU kernel family; a new family is recorded once under ``cpu_family()``'s name."""
+INT8 results depend on which integer kernels ONNX Runtime picks for the CPU, so a quantized variant has one recorded
+digest per CPU kernel family (``cpu_family()``'s name); on a family never recorded it is skipped, saying so."""
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +44,11 @@ def test_variant_predicts_as_recorded(msra, variant):
     assert len(texts) == recorded["sentences"]
     rec = raner.load(SHIPPED, variant=variant, cache_size=0)
     known = recorded["variants"][variant]
-    assert digest(rec, texts) in known.values(), (
+    if "any" not in known and cpu_family() not in known:
+        pytest.skip(f"{variant} is quantized and no digest was recorded on a {cpu_family()!r} CPU (its integer kernels "
+                    f"round differently); record one as {RECORDED.name}'s 'how' says")
+    expected = known.get("any") or known[cpu_family()]
+    assert digest(rec, texts) == expected, (
         f"{variant} finds other entities on MSRA dev than when the digests were recorded ({', '.join(known)}); this "
         f"CPU is {cpu_family()!r}. If that is intended (a new model, a decoding change) or this CPU family is new, "
         f"record the digest as {RECORDED.name}'s 'how' says")
