@@ -117,12 +117,12 @@ BRANCH_NOUNS = ("总部", "总行", "分行", "支行", "分公司", "分店", "
 
 
 def split_facilities(sentence: Sentence, places: set[str], orgs: set[str],
-                     nouns: tuple[str, ...] = ("总部",)) -> Sentence:
+                     nouns: tuple[str, ...] = ("总部",), place_after: bool = False) -> Sentence:
     """Relabel a known organisation + facility noun to the convention this project serves: the noun is not part
-    of the name (欧盟总部 → 欧盟/ORG 总部), and a known place written before or after a known organisation is a place
-    of its own (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部; 中国银行山东省分行 → 中国银行/ORG 山东省/LOC 分行). MSRA and
-    Resume keep all of it inside the organisation. Names whose rest is not a known organisation (解放军四总部) keep
-    the corpus's reading."""
+    of the name (欧盟总部 → 欧盟/ORG 总部), and a known place written before a known organisation (with
+    ``place_after``, also after it) is a place of its own (纽约联合国总部 → 纽约/LOC 联合国/ORG 总部;
+    中国银行山东省分行 → 中国银行/ORG 山东省/LOC 分行). MSRA and Resume keep all of it inside the organisation.
+    Names whose rest is not a known organisation (解放军四总部) keep the corpus's reading."""
     tags = list(sentence.tags)
     for kind, a, b in tags_to_spans(sentence.tags):
         name = sentence.text[a:b]
@@ -136,8 +136,9 @@ def split_facilities(sentence: Sentence, places: set[str], orgs: set[str],
         else:
             parts = next(([("LOC", rest[:i]), ("ORG", rest[i:])] for i in range(2, len(rest) - 1)
                           if rest[:i] in places and rest[i:] in orgs), None)
-            parts = parts or next(([("ORG", rest[:i]), ("LOC", rest[i:])] for i in range(len(rest) - 2, 1, -1)
-                                   if rest[:i] in orgs and rest[i:] in places), None)
+            if place_after:
+                parts = parts or next(([("ORG", rest[:i]), ("LOC", rest[i:])] for i in range(len(rest) - 2, 1, -1)
+                                       if rest[:i] in orgs and rest[i:] in places), None)
         if parts is None:
             continue
         tags[a:b] = [t for k, part in parts for t in ["B-" + k] + ["I-" + k] * (len(part) - 1)] + ["O"] * len(noun)

@@ -16,9 +16,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 LSTM_OPS = ("LSTM", "DynamicQuantizeLSTM")
-# DynamicQuantizeLSTM's inputs after the eight of ONNX's LSTM: W scale, W zero point, R scale, R zero point
-QUANT_INPUTS = (8, 9, 10, 11)
+# The stacked inputs by index: ONNX LSTM's W, R, B (named by index, as in the files shipped on 2026-12-03, which
+# compression.recover reads), then DynamicQuantizeLSTM's scales and zero points (named so that
+# compression.onnx_info's parameter count skips them, as it skips the quantizer's own)
+STACKED = {1: "input1", 2: "input2", 3: "input3", 8: "W_scale", 9: "W_zero_point", 10: "R_scale", 11: "R_zero_point"}
 LENGTHS_INPUT = "lengths"
+PREFIX = "bilstm"
+FUSED_LSTM = f"/{PREFIX}/LSTM"  # the fused node's name: how a fused graph is recognised
 
 
 def fuse_bilstm(model: onnx.ModelProto) -> int:
@@ -31,36 +35,41 @@ def fuse_bilstm(model: onnx.ModelProto) -> int:
         return 0
     fwd, bwd = by_scope["fwd"], by_scope["bwd"]
     settings = _attributes(fwd)
-    if fwd.op_type != bwd.op_type or settings != _attributes(bwd) or settings.get("direction", "forward") != "forward":
-        raise ValueError("the /fwd/ and /bwd/ LSTMs differ in kind or settings; this graph is not the Tagger's")
+    if (fwd.op_type != bwd.op_type or settings != _attributes(bwd) or set(settings) - {"hidden_size", "direction"}
+            or settings.get("direction", "forward") != "forward"):
+        raise ValueError("the /fwd/ and /bwd/ LSTMs differ in kind or have settings other than hidden_size; this "
+                         "graph is not the Tagger's")
     join = _joining_concat(g, fwd, bwd)
     weights = {i.name: i for i in g.initializer}
-    prefix = "bilstm"
-
-    def stacked(index: int) -> str:
-        name = f"{prefix}.input{index}"
-        both = [numpy_helper.to_array(weights[n.input[index]]) for n in (fwd, bwd)]
-        g.initializer.append(numpy_helper.from_array(np.concatenate(both, axis=0), name))
-        return name
-
+    producer = {o: n for n in g.node for o in n.output}
     for n in (fwd, bwd):
         extra = [n.input[i] for i in (4, 7) if len(n.input) > i and n.input[i]]
         if extra or any(n.input[i] and n.input[i] not in weights for i in (1, 2, 3)):
             raise ValueError(f"{n.name} has sequence lengths, peepholes or computed weights; not the Tagger's LSTM")
-    inputs = [fwd.input[0], stacked(1), stacked(2), stacked(3) if fwd.input[3] else "", f"{prefix}.lengths",
+        if not all(_is_zeros(producer.get(n.input[i])) for i in (5, 6) if len(n.input) > i and n.input[i]):
+            raise ValueError(f"{n.name} starts from states that are not zeros; the fused LSTM would start from zeros")
+
+    def stacked(index: int) -> str:
+        name = f"{PREFIX}.{STACKED[index]}"
+        both = [numpy_helper.to_array(weights[n.input[index]]) for n in (fwd, bwd)]
+        g.initializer.append(numpy_helper.from_array(np.concatenate(both, axis=0), name))
+        return name
+
+    inputs = [fwd.input[0], stacked(1), stacked(2), stacked(3) if fwd.input[3] else "", f"{PREFIX}.lengths",
               "", "", ""]
     if fwd.op_type == "DynamicQuantizeLSTM":
-        inputs += [stacked(i) for i in QUANT_INPUTS]
-    shape = numpy_helper.from_array(np.array([0, 0, -1], dtype=np.int64), f"{prefix}.shape")
+        inputs += [stacked(i) for i in (8, 9, 10, 11)]
+    width = 2 * int(settings["hidden_size"])  # a fixed last axis: T = 0 reshapes too
+    shape = numpy_helper.from_array(np.array([0, 0, width], dtype=np.int64), f"{PREFIX}.shape")
     g.initializer.append(shape)
     fused = [
-        helper.make_node("Cast", [LENGTHS_INPUT], [f"{prefix}.lengths"], to=TensorProto.INT32, name=f"/{prefix}/Cast"),
-        helper.make_node(fwd.op_type, inputs, [f"{prefix}.y"], name=f"/{prefix}/LSTM", domain=fwd.domain,
+        helper.make_node("Cast", [LENGTHS_INPUT], [f"{PREFIX}.lengths"], to=TensorProto.INT32, name=f"/{PREFIX}/Cast"),
+        helper.make_node(fwd.op_type, inputs, [f"{PREFIX}.y"], name=FUSED_LSTM, domain=fwd.domain,
                          **{**settings, "direction": "bidirectional"}),
         # y [T, 2, B, H] -> [B, T, 2, H] -> [B, T, 2H]: forward states first, as the Concat it replaces
-        helper.make_node("Transpose", [f"{prefix}.y"], [f"{prefix}.y_bt"], perm=[2, 0, 1, 3],
-                         name=f"/{prefix}/Transpose"),
-        helper.make_node("Reshape", [f"{prefix}.y_bt", shape.name], [join.output[0]], name=f"/{prefix}/Reshape"),
+        helper.make_node("Transpose", [f"{PREFIX}.y"], [f"{PREFIX}.y_bt"], perm=[2, 0, 1, 3],
+                         name=f"/{PREFIX}/Transpose"),
+        helper.make_node("Reshape", [f"{PREFIX}.y_bt", shape.name], [join.output[0]], name=f"/{PREFIX}/Reshape"),
     ]
     nodes = list(g.node)
     at = nodes.index(join)
@@ -82,6 +91,14 @@ def _attributes(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def _is_zeros(node: onnx.NodeProto | None) -> bool:
+    """Whether a state input is ``ConstantOfShape`` of a zero (or default) value: the exporter's zero state."""
+    if node is None or node.op_type != "ConstantOfShape":
+        return False
+    value = next((a for a in node.attribute if a.name == "value"), None)
+    return value is None or not np.any(numpy_helper.to_array(value.t))
+
+
 def _joining_concat(g: onnx.GraphProto, fwd: onnx.NodeProto, bwd: onnx.NodeProto) -> onnx.NodeProto:
     """The Concat that puts the forward states before the re-reversed backward ones."""
     producer = {o: n for n in g.node for o in n.output}
@@ -96,6 +113,8 @@ def _joining_concat(g: onnx.GraphProto, fwd: onnx.NodeProto, bwd: onnx.NodeProto
              and reaches(n.input[0], fwd) and reaches(n.input[1], bwd)]
     if len(joins) != 1:
         raise ValueError(f"expected one Concat joining the /fwd/ and /bwd/ LSTM states, found {len(joins)}")
+    if _attributes(joins[0]).get("axis") not in (2, -1):
+        raise ValueError("the Concat joining the LSTM states is not on the feature axis; not the Tagger's graph")
     return joins[0]
 
 

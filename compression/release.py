@@ -19,6 +19,7 @@ from raner.manifest import copy_model, read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
 from .model_dir import adopt_variant, score_variants
+from .onnx_info import parameter_count
 
 
 def parse_adopt(spec: str) -> tuple[Path, str, str]:
@@ -56,9 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     for folder, variant, name in args.adopt:
         adopt_variant(args.out, folder, variant, name, texts.get(name, f"{variant} of {folder.name}"))
     manifest = read_manifest(args.out)
-    fused = {n: replace(v, size_bytes=(args.out / v.file).stat().st_size)
-             for n, v in manifest.variants.items() if fuse_bilstm_file(args.out / v.file)}
-    write_manifest(args.out, replace(manifest, variants={**manifest.variants, **fused},
+    for file in {v.file for v in manifest.variants.values()}:
+        fuse_bilstm_file(args.out / file)
+    measured = {n: replace(v, size_bytes=(args.out / v.file).stat().st_size,
+                           parameters=parameter_count(args.out / v.file)) for n, v in manifest.variants.items()}
+    write_manifest(args.out, replace(manifest, variants=measured,
                                      default_variant=args.default or manifest.default_variant))
     if args.data:
         score_variants(args.out, args.data, test=True)

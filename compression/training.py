@@ -180,8 +180,8 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
     if cfg.split_facilities:
         known = entity_pool(train_set)
         nouns = BRANCH_NOUNS if cfg.split_branches else ("总部",)
-        train_set = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", [])), nouns)
-                     for s in train_set]
+        train_set = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", [])), nouns,
+                                      place_after=cfg.split_branches) for s in train_set]
     labels = labels_of(train_set)
     tag_id = {t: i for i, t in enumerate(labels)}
     out.mkdir(parents=True, exist_ok=True)

@@ -95,15 +95,20 @@ def test_split_facilities_takes_the_headquarters_noun_and_a_known_place_out_of_t
 
 def test_split_facilities_with_branch_nouns_takes_a_place_after_the_organisation_out_too():
     places, orgs = {"山东省", "深圳"}, {"中国银行", "招商银行", "华为"}
-    out = split_facilities(tagged("他任中国银行山东省分行行长", [("ORG", 2, 11)]), places, orgs, BRANCH_NOUNS)
+    out = split_facilities(tagged("他任中国银行山东省分行行长", [("ORG", 2, 11)]), places, orgs, BRANCH_NOUNS, True)
     assert entities(out) == [("ORG", "中国银行"), ("LOC", "山东省")]
-    out = split_facilities(tagged("深圳招商银行支行", [("ORG", 0, 8)]), places, orgs, BRANCH_NOUNS)
+    out = split_facilities(tagged("深圳招商银行支行", [("ORG", 0, 8)]), places, orgs, BRANCH_NOUNS, True)
     assert entities(out) == [("LOC", "深圳"), ("ORG", "招商银行")]
     base = split_facilities(tagged("华为基地", [("ORG", 0, 4)]), places, orgs, BRANCH_NOUNS)
     assert entities(base) == [("ORG", "华为")]
-    # without the branch nouns (the older recipes) a branch stays whole; an unknown rest keeps the corpus's reading
+    # without the branch nouns and places after (the older recipes) a branch stays whole, and so does 联合国纽约总部;
+    # an unknown rest keeps the corpus's reading
     whole = tagged("中国银行山东省分行", [("ORG", 0, 9)])
     assert split_facilities(whole, places, orgs) is whole
+    un = tagged("联合国纽约总部", [("ORG", 0, 7)])
+    assert split_facilities(un, {"纽约"}, {"联合国"}) is un
+    after = split_facilities(un, {"纽约"}, {"联合国"}, place_after=True)
+    assert entities(after) == [("ORG", "联合国"), ("LOC", "纽约")]
     unknown = tagged("物资分公司", [("ORG", 0, 5)])
     assert split_facilities(unknown, places, orgs, BRANCH_NOUNS) is unknown
 

@@ -56,6 +56,17 @@ def test_fused_graph_has_one_bidirectional_lstm_and_the_same_emissions(exported,
     assert fuse_bilstm_file(fused_path) == 0  # already fused: left as it is
 
 
+def test_lstms_that_do_not_start_from_zeros_are_refused(exported):
+    d, _, _ = exported
+    model = onnx.load(str(d / "fp32.onnx"))
+    fwd = next(n for n in model.graph.node if n.op_type == "LSTM" and n.name.startswith("/fwd/"))
+    start = next(n for n in model.graph.node if n.output[0] == fwd.input[5])
+    value = next(a for a in start.attribute if a.name == "value")
+    value.t.CopyFrom(onnx.numpy_helper.from_array(np.array([0.5], np.float32)))
+    with pytest.raises(ValueError, match="not zeros"):
+        fuse_bilstm(model)
+
+
 def test_a_graph_without_the_pair_is_left_alone():
     graph = onnx.helper.make_graph([onnx.helper.make_node("Relu", ["x"], ["y"])], "g",
                                    [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],

@@ -45,8 +45,8 @@ def test_variant_predicts_as_recorded(msra, variant):
     rec = raner.load(SHIPPED, variant=variant, cache_size=0)
     known = recorded["variants"][variant]
     if "any" not in known and cpu_family() not in known:
-        pytest.skip(f"{variant} is quantized and no digest was recorded on a {cpu_family()!r} CPU (its integer kernels "
-                    f"round differently); record one as {RECORDED.name}'s 'how' says")
+        pytest.skip(f"no digest of {variant} was recorded on a {cpu_family()!r} CPU (a quantized variant's integer "
+                    f"kernels round differently by CPU); record one as {RECORDED.name}'s 'how' says")
     expected = known.get("any") or known[cpu_family()]
     assert digest(rec, texts) == expected, (
         f"{variant} finds other entities on MSRA dev than when the digests were recorded ({', '.join(known)}); this "
