@@ -17,8 +17,8 @@ from .packed import code_points, pack_strings, ragged_lines, text_of
 POSITIONS = ("B", "M", "E", "S")
 
 
-_MULTIPLIER = np.uint64(0x100000001B3)
-_BIT = (1 << np.arange(8)).astype(np.uint8)  # odd, so every step of the hash is a bijection of 64-bit values
+_MULTIPLIER = np.uint64(0x100000001B3)  # odd, so every step of the hash is a bijection of 64-bit values
+_BIT = (1 << np.arange(8)).astype(np.uint8)  # a byte's eight bits, for the hash bitmap
 
 
 class Lexicon:
