@@ -11,12 +11,13 @@ PACKED_4BIT_SUFFIX = "_q4"  # initializers holding two 4-bit weights a byte (com
 
 
 def parameter_count(path: str | Path) -> int:
-    """Number of weight values stored in the graph (quantized weights count once, scales not at all)."""
+    """Number of weight values stored in the graph (quantized weights count once; scales, zero points and int64
+    constants such as shapes not at all)."""
     model = onnx.load(str(path))
     total = 0
     for init in model.graph.initializer:
         n = int(np.prod(init.dims)) if init.dims else 1
-        if n > 1 and not init.name.endswith(("_scale", "_zero_point")):
+        if n > 1 and init.data_type != onnx.TensorProto.INT64 and not init.name.endswith(("_scale", "_zero_point")):
             total += 2 * n if init.name.endswith(PACKED_4BIT_SUFFIX) else n
     return total
 
