@@ -76,7 +76,7 @@ def weight_map(cfg: NetConfig, fused: bool = False) -> dict[str, tuple[str, str]
     return found
 
 
-QUANTIZED_OPS = ("DynamicQuantizeLSTM", "MatMulInteger", "DynamicQuantizeMatMul", "GatherBlockQuantized")
+INTEGER_OPS = ("DynamicQuantizeLSTM", "MatMulInteger", "DynamicQuantizeMatMul", "GatherBlockQuantized")
 
 
 def float_variant(model_dir: Path) -> str:
@@ -87,7 +87,7 @@ def float_variant(model_dir: Path) -> str:
     for name in names:
         variant = manifest.variants[name]
         ops = {n.op_type for n in onnx.load(str(model_dir / variant.file)).graph.node}
-        if variant.network is None and not ops & set(QUANTIZED_OPS):
+        if variant.network is None and not ops & set(INTEGER_OPS):
             return name
     raise ValueError(f"{model_dir} has no float32 variant of its own network to recover weights from")
 
