@@ -39,9 +39,9 @@ def fuse_bilstm(model: onnx.ModelProto) -> int:
             or settings.get("direction", "forward") != "forward"):
         raise ValueError("the /fwd/ and /bwd/ LSTMs differ in kind or have settings other than hidden_size; this "
                          "graph is not the Tagger's")
-    join = _joining_concat(g, fwd, bwd)
-    weights = {i.name: i for i in g.initializer}
     producer = {o: n for n in g.node for o in n.output}
+    join = _joining_concat(g, producer, fwd, bwd)
+    weights = {i.name: i for i in g.initializer}
     for n in (fwd, bwd):
         extra = [n.input[i] for i in (4, 7) if len(n.input) > i and n.input[i]]
         if extra or any(n.input[i] and n.input[i] not in weights for i in (1, 2, 3)):
@@ -99,9 +99,9 @@ def _is_zeros(node: onnx.NodeProto | None) -> bool:
     return value is None or not np.any(numpy_helper.to_array(value.t))
 
 
-def _joining_concat(g: onnx.GraphProto, fwd: onnx.NodeProto, bwd: onnx.NodeProto) -> onnx.NodeProto:
-    """The Concat that puts the forward states before the re-reversed backward ones."""
-    producer = {o: n for n in g.node for o in n.output}
+def _joining_concat(g: onnx.GraphProto, producer: dict[str, onnx.NodeProto], fwd: onnx.NodeProto,
+                    bwd: onnx.NodeProto) -> onnx.NodeProto:
+    """The Concat that puts the forward states before the re-reversed backward ones (``producer``: output -> node)."""
 
     def reaches(name: str, source: onnx.NodeProto, depth: int = 6) -> bool:
         node = producer.get(name)
