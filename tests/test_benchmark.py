@@ -23,13 +23,16 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
             for threads in ("threads_1", "threads_2"):
                 lat = r["latency"][label][threads]
                 assert 0 < lat["median_ms"] <= lat["p95_ms"]
+        alone = r["latency"]["typical"]["alone_threads_1"]
+        assert 0 < alone["median_ms"] <= alone["p95_ms"]
         assert r["cold_start"]["peak_rss_mb"] > 10 and r["cold_start"]["process_seconds"] > 0
         assert 0 <= r["test"]["overall"]["f1"] <= 1 and r["throughput_chars_per_s"] > 0
     assert result["variants"]["fp32"]["agreement_with_fp32"] == 1.0
     assert result["ratios_vs_fp32"]["int8"]["size"] < 1
+    assert result["ratios_vs_fp32"]["fp32"]["typical_latency_alone"] == 1.0
     assert 0 <= result["cache"]["lru_1024"]["hit_rate"] <= 1
     cal = result["calibration"]
     assert 0 <= cal["ece"] <= 1 and sum(b["count"] for b in cal["bins"]) == cal["entities"]
     text = report.read_text(encoding="utf-8")
-    assert "| int8 |" in text and result["machine"]["cpu"] in text
+    assert "| int8 |" in text and result["machine"]["cpu"] in text and "typical ms alone (1t)" in text
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
