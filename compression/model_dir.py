@@ -2,6 +2,7 @@
 and scores, and the choice of its default."""
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import filecmp
 import shutil
@@ -99,3 +100,12 @@ def adopt_variant(out: Path, source: Path, variant: str, name: str, description:
                       extra={**own.extra, "training": src.training or {}})
     write_manifest(out, target.with_variant(adopted))
     return adopted
+
+
+def parse_adopt(spec: str) -> tuple[Path, str, str]:
+    """A command line's ``DIR:VARIANT=NAME`` -> (DIR, VARIANT, NAME)."""
+    where, _, name = spec.partition("=")
+    folder, _, variant = where.rpartition(":")
+    if not (folder and variant and name):
+        raise argparse.ArgumentTypeError(f"expected DIR:VARIANT=NAME, got {spec!r}")
+    return Path(folder), variant, name

@@ -18,17 +18,8 @@ from pathlib import Path
 from raner.manifest import copy_model, read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
-from .model_dir import adopt_variant, score_variants
+from .model_dir import adopt_variant, parse_adopt, score_variants
 from .onnx_info import parameter_count
-
-
-def parse_adopt(spec: str) -> tuple[Path, str, str]:
-    """``DIR:VARIANT=NAME`` -> (DIR, VARIANT, NAME)."""
-    where, _, name = spec.partition("=")
-    folder, _, variant = where.rpartition(":")
-    if not (folder and variant and name):
-        raise argparse.ArgumentTypeError(f"expected DIR:VARIANT=NAME, got {spec!r}")
-    return Path(folder), variant, name
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from onnx import numpy_helper
 
 import raner
-from compression import cut_bigrams, export, release, train
+from compression import adopt, cut_bigrams, export, release, train
 from compression.data import read_conll
 from compression.onnx_info import op_counts
 from compression.pruning import BIGRAM_TABLE, bigram_counts
@@ -69,6 +69,27 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     for name, source, variant in (("int8-emb4", big, "int8-emb4"), ("fp32", big, "fp32"),
                                   ("student", small, "int8-emb4")):
         assert entities(out, name) == entities(source, variant), name
+
+
+def test_adopt_replaces_one_variant_and_leaves_the_other_files_byte_for_byte(runs, tmp_path, tiny_corpus):
+    big, small = runs
+    out = tmp_path / "served"
+    release.main([str(big), str(out), "--variants", "int8-emb4,fp32", "--adopt", f"{big}:int8-emb4=student",
+                  "--describe", "student=the first one"])
+    kept = {f: (out / f).read_bytes() for f in read_manifest(out).referenced_files()
+            if not f.startswith(("student.", "model.student"))}
+    adopt.main([str(out), f"{small}:int8-emb4=student", "--data", str(tiny_corpus), "--default", "student"])
+    m = read_manifest(out)
+    assert list(m.variants) == ["int8-emb4", "fp32", "student"] and m.default_variant == "student"
+    assert m.variants["student"].description == "the first one"  # kept unless --describe gives another
+    assert m.variants["student"].network == read_manifest(small).network
+    assert "test" in m.variants["student"].metrics and m.variants["student"].size_bytes == (
+        out / m.variants["student"].file).stat().st_size
+    assert all((out / f).read_bytes() == data for f, data in kept.items())
+    assert set(committed_files(out)) == m.referenced_files() | {"manifest.json"}  # nothing stale left behind
+    assert op_counts(out / m.variants["student"].file).get("DynamicQuantizeLSTM", 0) == 1
+    assert entities(out, "student") == entities(small, "int8-emb4")
+    assert entities(out, "int8-emb4") == entities(big, "int8-emb4")
 
 
 def test_adopting_a_variant_with_other_labels_is_refused(runs, tmp_path):
