@@ -287,6 +287,17 @@ class Recognizer:
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
 
 
+def check_variant_inputs(path: str | Path, variant: str) -> None:
+    """Read a variant's input tables and CRF once, without keeping them: a server that loads variants lazily still
+    stops at start (with a ModelError naming the file) when one of them is broken."""
+    path = Path(path).resolve()
+    manifest = _manifest(path)
+    if variant not in manifest.variants:
+        raise UnknownVariantError(f"unknown variant {variant!r}; {manifest.name} has {', '.join(manifest.variants)}")
+    _featurizer.__wrapped__(path, json.dumps(manifest.variant_inputs(variant), sort_keys=True))
+    _load_crf(path, manifest.variant_crf(variant))
+
+
 def as_user_dict(value, types) -> UserDictionary | None:
     """A UserDictionary from a path, a mapping, or one already built (None stays None)."""
     if value is None or isinstance(value, UserDictionary):

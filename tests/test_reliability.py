@@ -443,6 +443,10 @@ def replace(name: str, data: bytes):
     return breaker
 
 
+_SHIPPED_MANIFEST = raner.manifest.read_manifest(SHIPPED)
+DEFAULT_VOCAB = _SHIPPED_MANIFEST.variant_inputs(_SHIPPED_MANIFEST.default_variant)["vocab"]  # what raner.load reads
+
+
 def ghost_variant(d: Path) -> None:
     raw = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     raw["variants"]["ghost"] = {"file": "ghost.onnx"}
@@ -478,7 +482,7 @@ def test_app_refuses_to_start_on_a_broken_model(tmp_path):
 
 @pytest.mark.parametrize("name,breaker", [
     ("crf.npz", replace("crf.npz", b"not numpy")),
-    ("vocab.txt", replace("vocab.txt", b"\xff\xfe\xfa\n")),
+    (DEFAULT_VOCAB, replace(DEFAULT_VOCAB, b"\xff\xfe\xfa\n")),
 ])
 def test_runtime_fault_names_the_rebuild_command(tmp_path, name, breaker):
     raner.recognizer.clear_loaded()
@@ -489,7 +493,7 @@ def test_runtime_fault_names_the_rebuild_command(tmp_path, name, breaker):
 
 @pytest.mark.parametrize("name,breaker", [
     ("crf.npz", replace("crf.npz", b"not numpy")),
-    ("vocab.txt", replace("vocab.txt", b"\xff\xfe\xfa\n")),
+    (DEFAULT_VOCAB, replace(DEFAULT_VOCAB, b"\xff\xfe\xfa\n")),
 ])
 def test_runtime_fault_names_the_unreadable_file(tmp_path, name, breaker):
     raner.recognizer.clear_loaded()
