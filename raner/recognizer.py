@@ -6,7 +6,7 @@ import json
 import threading
 import zipfile
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -135,9 +135,7 @@ class Recognizer:
         _load_crf(self.path, self.manifest.crf)  # the model's own CRF is checked whichever variant is asked for
         variant = variant or self.manifest.default_variant
         if variant not in self.manifest.variants:
-            raise UnknownVariantError(
-                f"unknown variant {variant!r}; {self.manifest.name} has {', '.join(self.variants)}"
-            )
+            raise _unknown_variant(self.manifest, variant)
         self._featurizer = _featurizer(self.path, json.dumps(self.manifest.variant_inputs(variant), sort_keys=True))
         self._crf = _load_crf(self.path, self.manifest.variant_crf(variant))
         self.variant, self.threads, self.batch_size, self.scores = variant, threads, batch_size, scores
@@ -287,15 +285,25 @@ class Recognizer:
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}
 
 
-def check_variant_inputs(path: str | Path, variant: str) -> None:
-    """Read a variant's input tables and CRF once, without keeping them: a server that loads variants lazily still
-    stops at start (with a ModelError naming the file) when one of them is broken."""
+def check_variant_inputs(path: str | Path, variants: Iterable[str]) -> None:
+    """Read the variants' input tables and CRFs once each (a set shared by several variants once), without keeping
+    them: a server that loads variants lazily still stops at start, with a ModelError naming the file, when one of
+    them is broken."""
     path = Path(path).resolve()
     manifest = _manifest(path)
-    if variant not in manifest.variants:
-        raise UnknownVariantError(f"unknown variant {variant!r}; {manifest.name} has {', '.join(manifest.variants)}")
-    _featurizer.__wrapped__(path, json.dumps(manifest.variant_inputs(variant), sort_keys=True))
-    _load_crf(path, manifest.variant_crf(variant))
+    seen = set()
+    for variant in variants:
+        if variant not in manifest.variants:
+            raise _unknown_variant(manifest, variant)
+        inputs = json.dumps(manifest.variant_inputs(variant), sort_keys=True)
+        if inputs not in seen:
+            seen.add(inputs)
+            _featurizer.__wrapped__(path, inputs)
+        _load_crf(path, manifest.variant_crf(variant))
+
+
+def _unknown_variant(manifest: Manifest, variant: str) -> UnknownVariantError:
+    return UnknownVariantError(f"unknown variant {variant!r}; {manifest.name} has {', '.join(manifest.variants)}")
 
 
 def as_user_dict(value, types) -> UserDictionary | None:

@@ -61,10 +61,10 @@ class NerService:
     def __init__(self, model_path: str | Path | None = None, limits: Limits | None = None):
         self.limits = limits or Limits()
         base = raner.load(model_path, threads=self.limits.threads, scores=True)
-        for v in base.variants:  # every variant's graph and tables are read now (then let go): a broken one stops
-            if v != base.variant:  # the start
-                check_graph(base.manifest.file(base.manifest.variants[v].file))
-                raner.recognizer.check_variant_inputs(base.path, v)
+        others = [v for v in base.variants if v != base.variant]
+        for v in others:  # every variant's graph and tables are read now (then let go), so a broken one stops the start
+            check_graph(base.manifest.file(base.manifest.variants[v].file))
+        raner.recognizer.check_variant_inputs(base.path, others)
         trim_heap()  # the checked graphs' memory is free but still held by the C heap
         self.model_path, self.default_variant, self._names = base.path, base.variant, base.variants
         self._cached: dict[str, raner.Recognizer] = {base.variant: base}
