@@ -16,8 +16,7 @@ from pathlib import Path
 from raner.manifest import read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
-from .model_dir import adopt_variant, parse_adopt, score_variants
-from .onnx_info import parameter_count
+from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,11 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     old = before.variants.get(name)
     description = args.describe or (old.description if old else f"{variant} of {folder.name}")
     adopted = adopt_variant(args.model_dir, folder, variant, name, description)
-    path = args.model_dir / adopted.file
-    fuse_bilstm_file(path)
-    manifest = read_manifest(args.model_dir)
-    measured = replace(adopted, size_bytes=path.stat().st_size, parameters=parameter_count(path))
-    manifest = manifest.with_variant(measured)
+    fuse_bilstm_file(args.model_dir / adopted.file)
+    manifest = read_manifest(args.model_dir).with_variant(remeasured(args.model_dir, adopted))
     write_manifest(args.model_dir, replace(manifest, default_variant=args.default or manifest.default_variant))
     if args.data:
         score_variants(args.model_dir, args.data, names=[name], test=True)

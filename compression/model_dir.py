@@ -32,6 +32,12 @@ def measured_variant(out: Path, name: str, file: str, description: str, **fields
                    description=description, **fields)
 
 
+def remeasured(out: Path, variant: Variant) -> Variant:
+    """``variant`` with the size and parameter count of its file as it is now (after a rewrite such as fusion)."""
+    path = out / variant.file
+    return replace(variant, size_bytes=path.stat().st_size, parameters=parameter_count(path))
+
+
 def score_variants(out: Path, data: Path, names: list[str] | None = None, test: bool = False) -> None:
     """Evaluate variants through the runtime and store the scores: on a folder's dev.txt and per-corpus
     dev.<corpus>.txt (stored as ``dev.<corpus>``), and its test.txt only with ``test`` (a reserved split reports

@@ -18,8 +18,7 @@ from pathlib import Path
 from raner.manifest import copy_model, read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
-from .model_dir import adopt_variant, parse_adopt, score_variants
-from .onnx_info import parameter_count
+from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,8 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = read_manifest(args.out)
     for file in {v.file for v in manifest.variants.values()}:
         fuse_bilstm_file(args.out / file)
-    measured = {n: replace(v, size_bytes=(args.out / v.file).stat().st_size,
-                           parameters=parameter_count(args.out / v.file)) for n, v in manifest.variants.items()}
+    measured = {n: remeasured(args.out, v) for n, v in manifest.variants.items()}
     write_manifest(args.out, replace(manifest, variants=measured,
                                      default_variant=args.default or manifest.default_variant))
     if args.data:
