@@ -110,3 +110,15 @@ def test_single_sequence_path_equals_brute_force(seed):
     n = int(rng.integers(1, 7))
     em = rng.normal(size=(1, n + 2, 5)).astype(np.float32)  # padded past its length
     assert tuple(crf.viterbi(em, [n])[0]) == brute_force(crf, em[0, :n])
+
+
+@pytest.mark.parametrize("labels,scheme", [(LABELS, "BIO"), (BIOES, "BIOES")])
+def test_one_sequence_alone_gets_its_batched_path(labels, scheme):
+    # a single text is decoded in plain Python, a batch in numpy: both must agree, ties included
+    rng = np.random.default_rng(1)
+    crf = CRF.constrained(*(np.round(rng.normal(size=s)) for s in (5, 5, (5, 5))), labels, scheme)
+    em = np.round(rng.normal(scale=2.0, size=(200, 12, 5))).astype(np.float32)  # whole numbers: many ties
+    lengths = rng.integers(1, 13, size=200)
+    batched = crf.viterbi(em, lengths)
+    for b in range(200):
+        assert crf.viterbi(em[b : b + 1], lengths[b : b + 1])[0].tolist() == batched[b].tolist()
