@@ -15,7 +15,7 @@ import onnxruntime as ort
 
 from .bigrams import BigramTable
 from .chunking import chunk_spans
-from .crf import CRF, forward_backward, span_probability
+from .crf import CRF, forward_backward, span_probabilities
 from .entity import Entity
 from .errors import REBUILD_HINT, ModelError, UnknownVariantError
 from .features import Featurizer, read_table, unit_positions
@@ -273,11 +273,12 @@ class Recognizer:
                 text = texts[ti]
                 spans = (tags_to_spans([labels[j] for j in path.tolist()], scheme)
                          if (path != self._outside).any() else [])
-                tables = forward_backward(self._crf, em, len(path)) if spans and self.scores else None
-                for kind, a, b in spans:
-                    score = (
-                        span_probability(self._crf, tables, em, path, a, b, self._stop_tags[kind]) if tables else None
-                    )
+                scores: list[float | None] = [None] * len(spans)
+                if spans and self.scores:
+                    tables = forward_backward(self._crf, em, len(path))
+                    scores = span_probabilities(self._crf, tables, em, path,
+                                                [(a, b, self._stop_tags[kind]) for kind, a, b in spans])
+                for (kind, a, b), score in zip(spans, scores):
                     a, b = enc.char_span(a, b)
                     found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
         if self.user_dict:

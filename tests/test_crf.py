@@ -83,7 +83,7 @@ def test_marginals_equal_brute_force_and_sum_to_one(seed):
 
 @pytest.mark.parametrize("seed", range(10))
 def test_span_probability_equals_brute_force(seed):
-    from raner.crf import forward_backward, span_probability
+    from raner.crf import forward_backward, span_probabilities
 
     rng = np.random.default_rng(seed)
     crf = CRF.constrained(rng.normal(size=5), rng.normal(size=5), rng.normal(size=(5, 5)), LABELS)
@@ -94,9 +94,11 @@ def test_span_probability_equals_brute_force(seed):
     tables = forward_backward(crf, em, 5)
     scores = all_paths(crf, em)
     z = np.logaddexp.reduce(list(scores.values()))
-    for kind, a, b in tags_to_spans([LABELS[i] for i in path]):
+    spans = tags_to_spans([LABELS[i] for i in path])
+    stops = [frozenset({LABELS.index(f"I-{k}")}) for k, _, _ in spans]
+    got_all = span_probabilities(crf, tables, em, path, [(a, b, stop) for (_, a, b), stop in zip(spans, stops)])
+    for (kind, a, b), got in zip(spans, got_all):
         inside = LABELS.index(f"I-{kind}")
-        got = span_probability(crf, tables, em, path, a, b, frozenset({inside}))
         ref = sum(np.exp(s - z) for p, s in scores.items()
                   if tuple(p[a:b]) == tuple(path[a:b]) and (b == 5 or p[b] != inside))
         assert got == pytest.approx(ref, abs=1e-6)
@@ -122,3 +124,25 @@ def test_one_sequence_alone_gets_its_batched_path(labels, scheme):
     batched = crf.viterbi(em, lengths)
     for b in range(200):
         assert crf.viterbi(em[b : b + 1], lengths[b : b + 1])[0].tolist() == batched[b].tolist()
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 64, 300])
+def test_forward_backward_equals_the_plain_log_space_recursion(length):
+    # the scan rescales products of up to 2**k steps; a long text with large scores must not under- or overflow
+    from raner.crf import forward_backward
+
+    rng = np.random.default_rng(length)
+    crf = CRF.constrained(rng.normal(size=5), rng.normal(size=5), rng.normal(size=(5, 5)), LABELS)
+    em = rng.normal(scale=8.0, size=(length, 5))
+    alpha, beta, log_z = forward_backward(crf, em, length)
+    ref_alpha, ref_beta = np.empty((length, 5)), np.empty((length, 5))
+    ref_alpha[0] = crf.start + em[0]
+    for t in range(1, length):
+        ref_alpha[t] = np.logaddexp.reduce(ref_alpha[t - 1][:, None] + crf.transitions, axis=0) + em[t]
+    ref_beta[-1] = crf.end
+    for t in range(length - 2, -1, -1):
+        ref_beta[t] = np.logaddexp.reduce(crf.transitions + (em[t + 1] + ref_beta[t + 1])[None, :], axis=1)
+    reachable = ref_alpha > -1e3  # forbidden moves: -inf in the scan, about -1e4 in the reference
+    np.testing.assert_allclose(alpha[reachable], ref_alpha[reachable], rtol=1e-9, atol=1e-7)
+    np.testing.assert_allclose(beta[ref_beta > -1e3], ref_beta[ref_beta > -1e3], rtol=1e-9, atol=1e-7)
+    assert log_z == pytest.approx(np.logaddexp.reduce(ref_alpha[-1] + crf.end), abs=1e-7)
