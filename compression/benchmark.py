@@ -136,6 +136,12 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
                 t = time_variants({name: recs[name]}, [sentences["typical"]], repeats=repeats, warmup=20)[0]
                 result["variants"][name]["latency"]["typical"]["alone_threads_1"] = {
                     "median_ms": t.median_ms, "p95_ms": t.p95_ms}
+            print("latency: typical, each variant alone with entity scores (as the app calls it), 1 thread", flush=True)
+            for name in names:
+                scored = {name: recs[name].with_options(scores=True)}
+                t = time_variants(scored, [sentences["typical"]], repeats=repeats, warmup=20)[0]
+                result["variants"][name]["latency"]["typical"]["alone_scores_threads_1"] = {
+                    "median_ms": t.median_ms, "p95_ms": t.p95_ms}
     test = read_conll(data / "test.txt") if data and (data / "test.txt").is_file() else None
     if test:
         texts = [s.text for s in test]
@@ -240,11 +246,12 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
              "Latency is end to end through `raner` (normalization, features, ONNX Runtime, Viterbi), "
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run (each "
              "call follows the other variants' calls, whose tables push its own out of the CPU caches); *alone*: "
-             "each variant timed by itself, as a server running only that variant sees it. "
+             "each variant timed by itself, as a server running only that variant sees it, without and with entity "
+             "scores (the app asks for scores: the CRF's forward-backward on top of decoding). "
              f"F1: entity-level exact match on `{result.get('data')}/test.txt`.", "",
              "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) "
-             "| typical ms (1t / 2t) | typical ms alone (1t) | p95 typical (1t) | long ms (1t) | chars/s (batched) "
-             "| cold start (s) | peak RSS (MB) |",
+             "| typical ms (1t / 2t) | typical ms alone (1t; plain / scores) | p95 typical (1t) | long ms (1t) "
+             "| chars/s (batched) | cold start (s) | peak RSS (MB) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in result["variants"].items():
         lat = r["latency"]
@@ -253,7 +260,8 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
         def f(k: str, t: dict = t) -> str:
             return f"{t[k]['f1']:.4f}" if k in t else "–"
 
-        alone = f"{lat['typical']['alone_threads_1']['median_ms']:.3f}" if "alone_threads_1" in lat["typical"] else "–"
+        alone = " / ".join(f"{lat['typical'][k]['median_ms']:.3f}" if k in lat["typical"] else "–"
+                           for k in ("alone_threads_1", "alone_scores_threads_1"))
 
         lines.append(
             f"| {name} | {r['size_bytes'] / 1e6:.2f} | {r['parameters']:,} | "

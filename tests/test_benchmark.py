@@ -23,8 +23,9 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
             for threads in ("threads_1", "threads_2"):
                 lat = r["latency"][label][threads]
                 assert 0 < lat["median_ms"] <= lat["p95_ms"]
-        alone = r["latency"]["typical"]["alone_threads_1"]
-        assert 0 < alone["median_ms"] <= alone["p95_ms"]
+        for key in ("alone_threads_1", "alone_scores_threads_1"):
+            alone = r["latency"]["typical"][key]
+            assert 0 < alone["median_ms"] <= alone["p95_ms"]
         assert r["cold_start"]["peak_rss_mb"] > 10 and r["cold_start"]["process_seconds"] > 0
         assert 0 <= r["test"]["overall"]["f1"] <= 1 and r["throughput_chars_per_s"] > 0
     assert result["variants"]["fp32"]["agreement_with_fp32"] == 1.0
@@ -34,5 +35,5 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     cal = result["calibration"]
     assert 0 <= cal["ece"] <= 1 and sum(b["count"] for b in cal["bins"]) == cal["entities"]
     text = report.read_text(encoding="utf-8")
-    assert "| int8 |" in text and result["machine"]["cpu"] in text and "typical ms alone (1t)" in text
+    assert "| int8 |" in text and result["machine"]["cpu"] in text and "typical ms alone (1t; plain / scores)" in text
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
