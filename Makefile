@@ -32,8 +32,9 @@ browser-deps:
 # teacher, of which int8-emb4 is the INT8 form), the student distilled from it on the same sentences and unlabelled
 # headlines (configs/student.json: the default), both exported; fp32, the compression tab's float reference, is the network with its bigram
 # table cut to the bigrams seen at least 3 times (compression.cut_bigrams). The served variants are assembled into
-# models/multi-base (each graph's two LSTMs fused into one bidirectional node), scored on every dev split and MSRA
-# test, then benchmarked. Recipes fix their seeds; the manifest records each recipe.
+# models/multi-base (each graph's two LSTMs fused into one bidirectional node), its lexicon given the short names of
+# China's listed companies as organisations (compression/gazetteers), scored on every dev split and MSRA test, then
+# benchmarked. Recipes fix their seeds; the manifest records each recipe.
 LAC ?= build/lac
 DATA ?= build/data/multi
 MODEL_DIR ?= models/multi-base
@@ -52,6 +53,7 @@ model: runs/multi/model.fp32.onnx runs/student-more/model.pruned-int8-emb4.onnx
 	python -m compression.release runs/multi $(MODEL_DIR) --variants int8-emb4 --adopt runs/multi-cut:fp32=fp32 \
 		--adopt runs/multi:fp32=teacher --adopt runs/student-more:pruned-int8-emb4=student --default student --data $(DATA) \
 		--describe "int8-emb4=$(INT8_TEXT)" --describe "fp32=$(FP32_TEXT)" --describe "teacher=$(TEACHER_TEXT)" --describe "student=$(STUDENT_TEXT)"
+	python -m compression.add_companies $(MODEL_DIR) --data $(DATA)
 	python -m compression.benchmark $(MODEL_DIR) --data $(DATA)
 
 $(LAC):

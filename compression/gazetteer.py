@@ -1,18 +1,27 @@
 """The lexicon file shipped with a model, built from jieba's bundled dictionary (MIT licensed).
 
 jieba tags words with parts of speech; person (nr, nrt, nrfg), place (ns) and organisation (nt)
-words become typed gazetteer entries, and frequent words of any kind mark word boundaries.
+words become typed gazetteer entries, and frequent words of any kind mark word boundaries. The short names of
+China's listed companies (gazetteers/listed_companies.txt) can be added as organisations.
 """
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
+from raner.lexicon import Lexicon
 from raner.normalize import normalize
 
 CATEGORIES = ("WORD", "PER", "LOC", "ORG", "LAC_PER", "LAC_LOC", "LAC_ORG")  # append only: a prefix per model
 JIEBA_CATEGORIES = CATEGORIES[:4]
 POS_TO_TYPE = {"nr": "PER", "nrt": "PER", "nrfg": "PER", "ns": "LOC", "nt": "ORG"}
+LISTED_COMPANIES = Path(__file__).resolve().parent / "gazetteers" / "listed_companies.txt"
+COMPANY_CATEGORIES = ("WORD", "ORG", "LAC_ORG")  # "a dictionary says organisation", in both dictionaries
+_MARKET_PREFIX = re.compile(r"^(退市|S?\*?ST|PT|XD|XR|DR|N|C|U)(?=[\u4e00-\u9fff])")  # delisting, special treatment
+_SHARE_SUFFIX = re.compile(r"(-[A-Z]{1,3}|[AB]|退)$")  # -U (unprofitable), -W (weighted votes), A/B shares, delisting
+_FACILITIES = ("机场", "港")  # a listed airport or port is mostly named as the place (白云机场, 盐田港)
 
 
 def categories_for(lexicon_width: int) -> tuple[str, ...]:
@@ -25,6 +34,18 @@ def jieba_dict_path() -> Path:
     import jieba
 
     return Path(os.path.dirname(jieba.__file__)) / "dict.txt"
+
+
+def jieba_words(source: str | Path | None = None) -> dict[str, tuple[int, str]]:
+    """jieba's dictionary (or ``source`` in its format): normalized word -> (frequency, part of speech); a word listed
+    twice keeps its later line."""
+    words = {}
+    with open(source or jieba_dict_path(), encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3:
+                words[normalize(parts[0])] = (int(parts[1]), parts[2])
+    return words
 
 
 def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None,
@@ -45,21 +66,16 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
         w = normalize(w)
         if 2 <= len(w) <= max_len:
             entries.setdefault(w, set()).add("LAC_" + kind)
-    with open(source or jieba_dict_path(), encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            word, freq, pos = normalize(parts[0]), int(parts[1]), parts[2]
-            if not 2 <= len(word) <= max_len:
-                continue
-            cats = set()
-            if pos in POS_TO_TYPE:
-                cats.add(POS_TO_TYPE[pos])
-            if freq >= min_word_freq:
-                cats.add("WORD")
-            if cats:
-                entries.setdefault(word, set()).update(cats)
+    for word, (freq, pos) in jieba_words(source).items():
+        if not 2 <= len(word) <= max_len:
+            continue
+        cats = set()
+        if pos in POS_TO_TYPE:
+            cats.add(POS_TO_TYPE[pos])
+        if freq >= min_word_freq:
+            cats.add("WORD")
+        if cats:
+            entries.setdefault(word, set()).update(cats)
     with open(out, "w", encoding="utf-8") as f:
         for word in sorted(entries):
             if "\t" in word or not word.strip():
@@ -67,3 +83,45 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
             cats = ",".join(c for c in CATEGORIES if c in entries[word])
             f.write(word + "\t" + cats + (f"\t{ids[word]}" if word in ids else "") + "\n")
     return len(entries)
+
+
+def company_names(path: str | Path = LISTED_COMPANIES, max_len: int = 8) -> list[str]:
+    """Listed companies' short names without their market marks (*ST华仪 -> 华仪, 万科A -> 万科, 寒武纪-U -> 寒武纪),
+    normalized, of 2 to ``max_len`` characters with at least one Chinese character, each once."""
+    names = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        name = normalize(line).replace(" ", "")
+        if not name or name.startswith("#"):
+            continue
+        for _ in range(2):  # a mark can hide another (*ST...A)
+            name = _SHARE_SUFFIX.sub("", _MARKET_PREFIX.sub("", name))
+        if 2 <= len(name) <= max_len and re.search(r"[\u4e00-\u9fff]", name):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def companies_to_add(names: Iterable[str], lexicon: Lexicon, jieba: dict[str, tuple[int, str]],
+                     max_common_freq: int = 50) -> list[str]:
+    """The names that become organisation entries: not typed as a person or place already (张家界 and 峨眉山 are listed
+    companies too, and jieba calls 比亚迪 a person: a second, contradicting type would blur both), not an everyday
+    word (农产品, 太阳能: in jieba with another part of speech than nt/nz, seen at least ``max_common_freq``
+    times), not an airport or port."""
+    known = lexicon.words
+    clash = sum(1 << lexicon.categories.index(c) for c in ("PER", "LOC", "LAC_PER", "LAC_LOC")
+                if c in lexicon.categories)
+    keep = []
+    for name in names:
+        freq, pos = jieba.get(name, (0, ""))
+        if known.get(name, 0) & clash or name.endswith(_FACILITIES):
+            continue
+        if pos not in ("nt", "nz") and freq >= max_common_freq:
+            continue
+        keep.append(name)
+    return keep
+
+
+def with_companies(lexicon: Lexicon, names: Iterable[str]) -> Lexicon:
+    """The lexicon with each name also in COMPANY_CATEGORIES (WORD, ORG, LAC_ORG): what the networks learned from
+    jieba's and LAC's organisations then reads these names the same way, without retraining."""
+    bits = sum(1 << lexicon.categories.index(c) for c in COMPANY_CATEGORIES if c in lexicon.categories)
+    return lexicon.with_masks({name: bits for name in names})

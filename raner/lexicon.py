@@ -130,6 +130,17 @@ class Lexicon:
         lex._from_table(table, categories, set_size, has_ids)
         return lex
 
+    def with_masks(self, masks: dict[str, int]) -> Lexicon:
+        """A copy with each given word's category mask OR-ed in (a new word gets no embedding id)."""
+        table = {self._word(k): (int(self._masks[k]), int(self._ids[k])) for k in range(len(self))}
+        for word, mask in masks.items():
+            old_mask, wid = table.get(word, (0, 0))
+            table[word] = (old_mask | mask, wid)
+        lex = Lexicon.__new__(Lexicon)
+        longest = max(self.max_word_len, max(map(len, masks), default=0))
+        lex._from_table(table, self.categories, self.set_size, self._has_ids, longest)
+        return lex
+
     def write_packed(self, path: str | Path) -> None:
         """Save as ``.npz``: the words joined by newlines (UTF-8 bytes), their masks and embedding ids."""
         words = [self._word(k) for k in range(len(self))]

@@ -21,3 +21,34 @@ def test_jieba_types_lac_ids_and_lac_types(tmp_path):
 def test_categories_are_a_prefix_chosen_by_width():
     assert categories_for(16) == ("WORD", "PER", "LOC", "ORG") and categories_for(0) == ()
     assert categories_for(28) == CATEGORIES
+
+
+def test_company_names_lose_their_market_marks(tmp_path):
+    from compression.gazetteer import company_names
+
+    listed = tmp_path / "companies.txt"
+    listed.write_text("# header\n万  科Ａ\n*ST华仪\n退市金泰\n寒武纪-U\nTCL科技\n深康佳B\nS*ST前锋A\nAB\n万科A\n",
+                      encoding="utf-8")
+    assert company_names(listed) == ["万科", "华仪", "金泰", "寒武纪", "TCL科技", "深康佳", "前锋"]
+
+
+def test_companies_join_the_organisation_categories_unless_typed_or_common(tmp_path):
+    from compression.gazetteer import companies_to_add, with_companies
+
+    lex = Lexicon({"张家界": 1 << CATEGORIES.index("LOC"), "比亚迪": 1 << CATEGORIES.index("PER"), "腾讯": 1},
+                  CATEGORIES, word_ids={"腾讯": 7})
+    jieba = {"农产品": (1572, "n"), "神州数码": (3, "n"), "腾讯": (98, "nz")}
+    names = ["张家界", "比亚迪", "农产品", "白云机场", "神州数码", "腾讯", "宁德时代"]
+    chosen = companies_to_add(names, lex, jieba)
+    assert chosen == ["神州数码", "腾讯", "宁德时代"]
+    org = sum(1 << CATEGORIES.index(c) for c in ("WORD", "ORG", "LAC_ORG"))
+    added = with_companies(lex, chosen)
+    assert added.words["宁德时代"] == org and added.words["腾讯"] == org  # masks OR-ed in
+    assert added.words["张家界"] == lex.words["张家界"] and len(added) == len(lex) + 2
+    assert added.word_sets("腾讯")[0, 0, 0] == 7  # embedding ids kept
+    assert added.features("宁德时代的")[0, CATEGORIES.index("ORG") * 4] == 1.0  # B of ORG at 宁
+    again = with_companies(added, chosen)
+    again_file, added_file = tmp_path / "a.npz", tmp_path / "b.npz"
+    again.write_packed(again_file)
+    added.write_packed(added_file)
+    assert again_file.read_bytes() == added_file.read_bytes()  # adding twice changes nothing

@@ -1,0 +1,53 @@
+"""Add the short names of China's listed companies to a served model directory's lexicon, as organisations.
+
+python -m compression.add_companies models/multi-base [--data build/data/multi]
+
+Each lexicon file the variants read is rewritten in place (compression.gazetteer: names cleaned of market marks,
+those a dictionary already types as a person or place, everyday words, airports and ports left out). The networks are
+not retrained: they already read a dictionary's organisation entries. Running it again changes nothing. With --data,
+every variant is scored again (dev.txt, the per-corpus dev files and test.txt) into the manifest.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from raner.lexicon import Lexicon
+from raner.manifest import read_manifest
+
+from .gazetteer import LISTED_COMPANIES, companies_to_add, company_names, jieba_words, with_companies
+from .model_dir import score_variants
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir", type=Path, help="served model directory whose lexicon gains the companies")
+    ap.add_argument("--names", type=Path, default=LISTED_COMPANIES, help="list of company short names, one a line")
+    ap.add_argument("--data", type=Path, help="folder with dev.txt and test.txt: score every variant again")
+    args = ap.parse_args(argv)
+    manifest = read_manifest(args.model_dir)
+    names, jieba = company_names(args.names), jieba_words()
+    done = set()
+    for variant in manifest.variants:
+        inputs = manifest.variant_inputs(variant)
+        if not inputs.get("lexicon") or inputs["lexicon"] in done:
+            continue
+        done.add(inputs["lexicon"])
+        path = manifest.file(inputs["lexicon"])
+        lexicon = Lexicon.read(path, inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
+        chosen = companies_to_add(names, lexicon, jieba)
+        known = lexicon.words
+        new = sum(name not in known for name in chosen)
+        updated = with_companies(lexicon, chosen)
+        if path.suffix == ".npz":
+            updated.write_packed(path)
+        else:
+            raise SystemExit(f"{path}: only packed lexicons (.npz) are rewritten; pack it first (Lexicon.write_packed)")
+        print(f"{path}: {len(chosen)} of {len(names)} listed companies as organisations ({new} new words); "
+              f"{len(lexicon)} -> {len(updated)} words")
+    if args.data:
+        score_variants(args.model_dir, args.data, test=True)
+
+
+if __name__ == "__main__":
+    main()
