@@ -2,10 +2,11 @@
 are (a retrained student replaced without rewriting, and adding to the history, the teacher's 130 MB).
 
 python -m compression.adopt models/multi-base runs/student:pruned-int8-emb4=student --describe "..." \\
-    --data build/data/multi [--default student]
+    --data build/data/multi [--test] [--default student]
 
 The adopted graph is fused as ``compression.release`` fuses (one bidirectional LSTM node), measured, and with --data
-scored on dev.txt, the per-corpus dev files and test.txt into the manifest; the others keep their recorded scores.
+scored on dev.txt and the per-corpus dev files into the manifest, with --test on test.txt as well (a reserved split:
+only for the variant that ships, never while candidates are compared); the others keep their recorded scores.
 """
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("model_dir", type=Path, help="served model directory to update")
     ap.add_argument("adopt", type=parse_adopt, metavar="DIR:VARIANT=NAME", help="the run's variant and its new name")
     ap.add_argument("--describe", help="the variant's one-line description (default: the one it has now, if any)")
-    ap.add_argument("--data", type=Path, help="folder with dev.txt and test.txt: score the adopted variant there")
+    ap.add_argument("--data", type=Path, help="folder with dev.txt (and test.txt): score the adopted variant there")
+    ap.add_argument("--test", action="store_true", help="with --data, also score test.txt (reserved: the shipped "
+                    "variant only, once it is chosen)")
     ap.add_argument("--default", help="make this variant the served default")
     args = ap.parse_args(argv)
     folder, variant, name = args.adopt
@@ -38,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = read_manifest(args.model_dir).with_variant(remeasured(args.model_dir, adopted))
     write_manifest(args.model_dir, replace(manifest, default_variant=args.default or manifest.default_variant))
     if args.data:
-        score_variants(args.model_dir, args.data, names=[name], test=True)
+        score_variants(args.model_dir, args.data, names=[name], test=args.test)
     stale = before.referenced_files() - read_manifest(args.model_dir).referenced_files()
     for file in sorted(stale):
         (args.model_dir / file).unlink(missing_ok=True)

@@ -78,7 +78,7 @@ def test_adopt_replaces_one_variant_and_leaves_the_other_files_byte_for_byte(run
                   "--describe", "student=the first one"])
     kept = {f: (out / f).read_bytes() for f in read_manifest(out).referenced_files()
             if not f.startswith(("student.", "model.student"))}
-    adopt.main([str(out), f"{small}:int8-emb4=student", "--data", str(tiny_corpus), "--default", "student"])
+    adopt.main([str(out), f"{small}:int8-emb4=student", "--data", str(tiny_corpus), "--test", "--default", "student"])
     m = read_manifest(out)
     assert list(m.variants) == ["int8-emb4", "fp32", "student"] and m.default_variant == "student"
     assert m.variants["student"].description == "the first one"  # kept unless --describe gives another
