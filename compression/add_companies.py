@@ -34,16 +34,14 @@ def main(argv: list[str] | None = None) -> None:
             continue
         done.add(inputs["lexicon"])
         path = manifest.file(inputs["lexicon"])
+        if path.suffix != ".npz":
+            raise SystemExit(f"{path}: only packed lexicons (.npz) are rewritten; pack it first (Lexicon.write_packed)")
         lexicon = Lexicon.read(path, inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
         chosen = companies_to_add(names, lexicon, jieba)
-        known = lexicon.words
-        new = sum(name not in known for name in chosen)
         updated = with_companies(lexicon, chosen)
-        if path.suffix == ".npz":
-            updated.write_packed(path)
-        else:
-            raise SystemExit(f"{path}: only packed lexicons (.npz) are rewritten; pack it first (Lexicon.write_packed)")
-        print(f"{path}: {len(chosen)} of {len(names)} listed companies as organisations ({new} new words); "
+        updated.write_packed(path)
+        print(f"{path}: {len(chosen)} of {len(names)} listed companies as organisations "
+              f"({len(updated) - len(lexicon)} new words); "
               f"{len(lexicon)} -> {len(updated)} words")
     if args.data:
         score_variants(args.model_dir, args.data, test=True)

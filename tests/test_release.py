@@ -11,11 +11,12 @@ import pytest
 from onnx import numpy_helper
 
 import raner
-from compression import adopt, cut_bigrams, export, release, train
+from compression import add_companies, adopt, cut_bigrams, export, release, train
 from compression.data import read_conll
 from compression.onnx_info import op_counts
 from compression.pruning import BIGRAM_TABLE, bigram_counts
 from raner.features import SPECIALS, UNK, read_table
+from raner.lexicon import Lexicon
 from raner.manifest import read_manifest, write_manifest
 from raner.normalize import normalize
 
@@ -135,3 +136,24 @@ def test_cut_bigrams_keeps_the_frequent_rows_and_every_other_weight_bit_for_bit(
         return session.run(None, {k: v for k, v in {**feeds, "bigrams": bigrams}.items() if k in names})[0]
 
     assert np.array_equal(emissions(out, to_new[feeds["bigrams"]]), emissions(big, to_unk[feeds["bigrams"]]))
+
+
+def test_add_companies_marks_listed_names_as_organisations_once(runs, tmp_path):
+    big, _ = runs
+    out = tmp_path / "served"
+    release.main([str(big), str(out), "--variants", "fp32"])
+    names = tmp_path / "names.txt"
+    names.write_text("# listed\n*ST宁德时代A\n", encoding="utf-8")
+    inputs = read_manifest(out).inputs
+    lexicon_file = out / inputs["lexicon"]
+    before = Lexicon.read(lexicon_file, inputs["lexicon_categories"])
+    add_companies.main([str(out), "--names", str(names)])
+    after = Lexicon.read(lexicon_file, inputs["lexicon_categories"])
+    cats = after.categories
+    assert "宁德时代" not in before.words
+    assert after.words["宁德时代"] == (1 << cats.index("WORD")) | (1 << cats.index("ORG"))  # no LAC_ORG column here
+    assert len(after) == len(before) + 1
+    once = lexicon_file.read_bytes()
+    add_companies.main([str(out), "--names", str(names)])
+    assert lexicon_file.read_bytes() == once  # a second run changes nothing
+    assert isinstance(raner.load(out, cache_size=0).predict("宁德时代发布公告"), list)
