@@ -15,7 +15,7 @@ from pathlib import Path
 from raner.lexicon import Lexicon
 from raner.manifest import read_manifest
 
-from .gazetteer import LISTED_COMPANIES, companies_to_add, company_names, jieba_words, with_companies
+from .gazetteer import LISTED_COMPANIES, companies_to_add, company_names, jieba_words, with_companies, word_types
 from .model_dir import score_variants
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         if path.suffix != ".npz":
             raise SystemExit(f"{path}: only packed lexicons (.npz) are rewritten; pack it first (Lexicon.write_packed)")
         lexicon = Lexicon.read(path, inputs["lexicon_categories"], inputs.get("lexicon_set_size", 4))
-        chosen = companies_to_add(names, lexicon, jieba)
+        chosen = companies_to_add(names, word_types(lexicon), jieba)
         updated = with_companies(lexicon, chosen)
         updated.write_packed(path)
         print(f"{path}: {len(chosen)} of {len(names)} listed companies as organisations "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 
 from raner.lexicon import Lexicon
@@ -49,11 +49,13 @@ def jieba_words(source: str | Path | None = None) -> dict[str, tuple[int, str]]:
 
 
 def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None,
-                  lac_words: list[str] | None = None, lac_types: dict[str, str] | None = None) -> int:
+                  lac_words: list[str] | None = None, lac_types: dict[str, str] | None = None,
+                  companies: Iterable[str] | None = None) -> int:
     """Write ``word<TAB>CATS[<TAB>id]`` lines; ``id`` is the word's row (1-based) in LAC's embedding table.
 
     ``lac_types`` (word -> PER/LOC/ORG, as LAC's own tagger types the word) adds LAC_PER/LAC_LOC/LAC_ORG entries:
     LAC knows modern names that jieba's dictionary mistypes (jieba: 阿里巴巴 person, 华为 person, 京东 place).
+    ``companies`` (``company_names()``) become organisations as ``companies_to_add`` and ``with_companies`` say.
     """
     entries: dict[str, set[str]] = {}
     ids: dict[str, int] = {}
@@ -66,7 +68,8 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
         w = normalize(w)
         if 2 <= len(w) <= max_len:
             entries.setdefault(w, set()).add("LAC_" + kind)
-    for word, (freq, pos) in jieba_words(source).items():
+    jieba = jieba_words(source)
+    for word, (freq, pos) in jieba.items():
         if not 2 <= len(word) <= max_len:
             continue
         cats = set()
@@ -76,6 +79,9 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
             cats.add("WORD")
         if cats:
             entries.setdefault(word, set()).update(cats)
+    org = set(COMPANY_CATEGORIES) if lac_types is not None else set(COMPANY_CATEGORIES) - {"LAC_ORG"}
+    for name in companies_to_add(companies or (), entries, jieba):
+        entries.setdefault(name, set()).update(org)
     with open(out, "w", encoding="utf-8") as f:
         for word in sorted(entries):
             if "\t" in word or not word.strip():
@@ -100,24 +106,28 @@ def company_names(path: str | Path = LISTED_COMPANIES, max_len: int = 8) -> list
     return list(dict.fromkeys(names))
 
 
-def companies_to_add(names: Iterable[str], lexicon: Lexicon, jieba: dict[str, tuple[int, str]],
-                     max_common_freq: int = 50) -> list[str]:
-    """The names that become organisation entries: not typed as a person or place already (张家界 and 峨眉山 are listed
-    companies too, and jieba calls 比亚迪 a person: a second, contradicting type would blur both), not an everyday
-    word (农产品, 太阳能: in jieba with another part of speech than nt/nz, seen at least ``max_common_freq``
-    times), not an airport or port."""
-    known = lexicon.words
-    clash = sum(1 << lexicon.categories.index(c) for c in ("PER", "LOC", "LAC_PER", "LAC_LOC")
-                if c in lexicon.categories)
+def companies_to_add(names: Iterable[str], types: Mapping[str, Collection[str]],
+                     jieba: dict[str, tuple[int, str]], max_common_freq: int = 50) -> list[str]:
+    """The names that become organisation entries, given the categories the lexicon already has for each word: not
+    typed as a person or place already (张家界 and 峨眉山 are listed companies too, and jieba calls 比亚迪 a person: a
+    second, contradicting type would blur both), not an everyday word (农产品, 太阳能: in jieba with another part of
+    speech than nt/nz, seen at least ``max_common_freq`` times), not an airport or port."""
+    clash = {"PER", "LOC", "LAC_PER", "LAC_LOC"}
     keep = []
     for name in names:
         freq, pos = jieba.get(name, (0, ""))
-        if known.get(name, 0) & clash or name.endswith(_FACILITIES):
+        if clash.intersection(types.get(name, ())) or name.endswith(_FACILITIES):
             continue
         if pos not in ("nt", "nz") and freq >= max_common_freq:
             continue
         keep.append(name)
     return keep
+
+
+def word_types(lexicon: Lexicon) -> dict[str, set[str]]:
+    """Each word of a lexicon with the names of its categories."""
+    cats = lexicon.categories
+    return {w: {c for i, c in enumerate(cats) if mask >> i & 1} for w, mask in lexicon.words.items()}
 
 
 def with_companies(lexicon: Lexicon, names: Iterable[str]) -> Lexicon:

@@ -29,7 +29,7 @@ from .augment import (
 )
 from .data import Sentence, labels_of, read_conll, read_unlabelled
 from .distill import EnsembleTeacher, posterior_loss
-from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon
+from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, company_names
 from .inputs import batches_by_length, featurizer_for, to_tensors
 from .lac_encoder import lac_tokenizer, lac_word_types, load_lac_encoder
 from .lac_files import load_word_embeddings
@@ -199,7 +199,8 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
             lac_words, lac_vectors = load_word_embeddings(cfg.lac)
             word_table = pca_rows(lac_vectors, cfg.word_dim)
         lac_types = lac_word_types(cfg.lac) if cfg.lac and cfg.lac_types else None
-        n_words = build_lexicon(out / "lexicon.tsv", lac_words=lac_words, lac_types=lac_types)
+        n_words = build_lexicon(out / "lexicon.tsv", lac_words=lac_words, lac_types=lac_types,
+                                companies=company_names() if cfg.listed_companies else None)
         print(f"lexicon: {n_words} words from jieba's dictionary"
               + (f" and LAC ({len(lac_words)} with embeddings)" if lac_words else ""))
     (out / "lac_tokens.npz").unlink(missing_ok=True)

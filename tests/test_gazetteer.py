@@ -33,13 +33,13 @@ def test_company_names_lose_their_market_marks(tmp_path):
 
 
 def test_companies_join_the_organisation_categories_unless_typed_or_common(tmp_path):
-    from compression.gazetteer import companies_to_add, with_companies
+    from compression.gazetteer import companies_to_add, with_companies, word_types
 
     lex = Lexicon({"张家界": 1 << CATEGORIES.index("LOC"), "比亚迪": 1 << CATEGORIES.index("PER"), "腾讯": 1},
                   CATEGORIES, word_ids={"腾讯": 7})
     jieba = {"农产品": (1572, "n"), "神州数码": (3, "n"), "腾讯": (98, "nz")}
     names = ["张家界", "比亚迪", "农产品", "白云机场", "神州数码", "腾讯", "宁德时代"]
-    chosen = companies_to_add(names, lex, jieba)
+    chosen = companies_to_add(names, word_types(lex), jieba)
     assert chosen == ["神州数码", "腾讯", "宁德时代"]
     org = sum(1 << CATEGORIES.index(c) for c in ("WORD", "ORG", "LAC_ORG"))
     added = with_companies(lex, chosen)
@@ -52,3 +52,14 @@ def test_companies_join_the_organisation_categories_unless_typed_or_common(tmp_p
     again.write_packed(again_file)
     added.write_packed(added_file)
     assert again_file.read_bytes() == added_file.read_bytes()  # adding twice changes nothing
+
+
+def test_build_lexicon_adds_companies_as_the_served_lexicon_would(tmp_path):
+    jieba = tmp_path / "dict.txt"
+    jieba.write_text("杭州 5000 ns\n总部 300 n\n", encoding="utf-8")
+    for lac_types, cats in (({"华为": "ORG"}, "WORD,ORG,LAC_ORG"), (None, "WORD,ORG")):
+        out = tmp_path / "lexicon.tsv"
+        build_lexicon(out, source=jieba, lac_types=lac_types, companies=["宁德时代", "杭州", "总部", "华为"])
+        lines = dict(line.split("\t", 1) for line in out.read_text(encoding="utf-8").splitlines())
+        assert lines["宁德时代"] == cats and lines["杭州"] == "WORD,LOC" and lines["总部"] == "WORD"
+        assert lines["华为"] == (cats if lac_types else "WORD,ORG")  # LAC's own ORG kept; a company either way
