@@ -36,16 +36,22 @@ def jieba_dict_path() -> Path:
     return Path(os.path.dirname(jieba.__file__)) / "dict.txt"
 
 
-def jieba_words(source: str | Path | None = None) -> dict[str, tuple[int, str]]:
-    """jieba's dictionary (or ``source`` in its format): normalized word -> (frequency, part of speech); a word listed
-    twice keeps its later line."""
-    words = {}
+def jieba_entries(source: str | Path | None = None) -> list[tuple[str, int, str]]:
+    """jieba's dictionary (or ``source`` in its format) line by line: (normalized word, frequency, part of speech). A
+    word can come twice once normalized (a traditional and a simplified spelling)."""
+    entries = []
     with open(source or jieba_dict_path(), encoding="utf-8") as f:
         for line in f:
             parts = line.split()
             if len(parts) >= 3:
-                words[normalize(parts[0])] = (int(parts[1]), parts[2])
-    return words
+                entries.append((normalize(parts[0]), int(parts[1]), parts[2]))
+    return entries
+
+
+def jieba_words(source: str | Path | None = None) -> dict[str, tuple[int, str]]:
+    """jieba's dictionary as normalized word -> (frequency, part of speech); a word listed twice keeps its later
+    line."""
+    return {word: (freq, pos) for word, freq, pos in jieba_entries(source)}
 
 
 def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, source: str | Path | None = None,
@@ -68,8 +74,8 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
         w = normalize(w)
         if 2 <= len(w) <= max_len:
             entries.setdefault(w, set()).add("LAC_" + kind)
-    jieba = jieba_words(source)
-    for word, (freq, pos) in jieba.items():
+    jieba = jieba_entries(source)
+    for word, freq, pos in jieba:  # every line: a word spelt twice gets the categories of both lines
         if not 2 <= len(word) <= max_len:
             continue
         cats = set()
@@ -80,7 +86,7 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
         if cats:
             entries.setdefault(word, set()).update(cats)
     org = set(COMPANY_CATEGORIES) if lac_types is not None else set(COMPANY_CATEGORIES) - {"LAC_ORG"}
-    for name in companies_to_add(companies or (), entries, jieba):
+    for name in companies_to_add(companies or (), entries, {w: (f, p) for w, f, p in jieba}):
         entries.setdefault(name, set()).update(org)
     with open(out, "w", encoding="utf-8") as f:
         for word in sorted(entries):

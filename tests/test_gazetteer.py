@@ -63,3 +63,13 @@ def test_build_lexicon_adds_companies_as_the_served_lexicon_would(tmp_path):
         lines = dict(line.split("\t", 1) for line in out.read_text(encoding="utf-8").splitlines())
         assert lines["宁德时代"] == cats and lines["杭州"] == "WORD,LOC" and lines["总部"] == "WORD"
         assert lines["华为"] == (cats if lac_types else "WORD,ORG")  # LAC's own ORG kept; a company either way
+
+
+def test_a_word_spelt_twice_keeps_the_categories_of_both_lines(tmp_path):
+    jieba = tmp_path / "dict.txt"
+    # the second spelling of each word normalizes to the first (a traditional character)
+    jieba.write_text("嘴唇 500 n\n嘴脣 3 n\n台风 800 n\n颱風 2 nr\n", encoding="utf-8")
+    out = tmp_path / "lexicon.tsv"
+    build_lexicon(out, source=jieba)
+    lines = dict(line.split("\t", 1) for line in out.read_text(encoding="utf-8").splitlines())
+    assert lines["嘴唇"] == "WORD" and lines["台风"] == "WORD,PER"
