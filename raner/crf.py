@@ -47,6 +47,11 @@ class CRF:
             for j in range(n)
         )
 
+    @cached_property
+    def _edges(self) -> tuple[list[float], list[float]]:
+        """Start and end scores as Python floats (read on every single-text decode)."""
+        return self.start.astype(np.float64).tolist(), self.end.astype(np.float64).tolist()
+
     def viterbi(self, emissions: np.ndarray, lengths: Sequence[int]) -> list[np.ndarray]:
         """Best tag path for each sequence of a padded batch ``emissions[B, T, C]``.
 
@@ -89,8 +94,8 @@ class CRF:
         rows = em.astype(np.float64).tolist()
         if not rows:
             return np.zeros(0, dtype=np.int64)
-        moves = self._moves
-        score = [a + b for a, b in zip(self.start.astype(np.float64).tolist(), rows[0])]
+        moves, (start, end) = self._moves, self._edges
+        score = [a + b for a, b in zip(start, rows[0])]
         back = []
         for row in rows[1:]:
             new, came = [], []
@@ -104,7 +109,7 @@ class CRF:
                 came.append(arg)
             score = new
             back.append(came)
-        final = [a + b for a, b in zip(score, self.end.astype(np.float64).tolist())]
+        final = [a + b for a, b in zip(score, end)]
         tag = final.index(max(final))
         path = [tag]
         for came in reversed(back):
