@@ -53,7 +53,9 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
         what=f"the limit is {limits.max_chars} characters of text",
     )
     demo = build_ui(service)
-    demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size)
+    # api_open=False: Gradio's direct routes (/gradio_api/run/<name>, /gradio_api/api/<name>) answer 404 instead of
+    # running an event beside the queue, where no worker bound or per-visitor bound would count it.
+    demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size, api_open=False)
     api.add_middleware(FairQueue, waiting=waiting_in(demo), limit=limits.visitor_waiting)
     app = gr.mount_gradio_app(
         api,

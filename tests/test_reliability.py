@@ -23,7 +23,7 @@ from starlette.routing import Mount
 
 import raner
 from app import create_app
-from webapp.fair_queue import JOIN, FairQueue, waiting_in
+from webapp.fair_queue import JOIN, FairQueue, joins_queue, waiting_in
 from webapp.rest import Admission
 from webapp.samples import sample_texts
 from webapp.service import RequestError
@@ -561,6 +561,34 @@ def test_one_visitor_cannot_fill_gradios_queue():
             assert (await client.get(JOIN)).status_code == 200  # only POSTs to the join are counted
 
     asyncio.run(scenario())
+
+
+def test_every_route_into_gradios_queue_counts_for_the_visitor():
+    """The simple API's calls join the same queue as the page: a visitor at its bound gets 429 on them too."""
+    assert all(map(joins_queue, [JOIN, JOIN + "/", "/gradio_api/call/ner", "/gradio_api/call/ner/",
+                                 "/gradio_api/call/v2/ner", "//gradio_api//call/v2/benchmark/"]))
+    assert not any(map(joins_queue, ["/gradio_api/call/ner/abc123", "/gradio_api/upload", "/api/ner",
+                                     "/gradio_api/queue/data", "/gradio_api/call/"]))
+
+    async def scenario() -> None:
+        async def gradio(scope, receive, send):
+            await JSONResponse({"event_id": "x"})(scope, receive, send)
+
+        app = FairQueue(gradio, lambda visitor: 1, limit=1)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            for path in ("/gradio_api/call/ner", "/gradio_api/call/v2/ner"):
+                assert (await client.post(path, json={"data": ["x"]})).status_code == 429
+            assert (await client.get("/gradio_api/call/ner/x")).status_code == 200  # reading a result is not a join
+
+    asyncio.run(scenario())
+
+
+def test_gradios_direct_routes_do_not_run_beside_the_queue(asgi):
+    """/gradio_api/run/<name> and /gradio_api/api/<name> would run an event outside the queue's worker and visitor
+    bounds: the app closes them (the queue's api_open=False)."""
+    for path in ("/gradio_api/run/ner", "/gradio_api/api/ner", "/gradio_api/run/benchmark"):
+        r = asgi.post(path, json={"data": ["马云在杭州阿里巴巴总部发表演讲", "", ""]})
+        assert r.status_code == 404 and "queue" in r.text, (path, r.status_code, r.text[:200])
 
 
 def test_the_queue_is_read_as_this_gradio_keeps_it():

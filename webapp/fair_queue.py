@@ -12,10 +12,22 @@ from .limits import visitor_of, visitor_refusal
 from .rest import error_response
 
 JOIN = "/gradio_api/queue/join"
+CALL = "/gradio_api/call/"  # the simple API's POST /gradio_api/call/<name> and /call/v2/<name> join the queue too
+
+
+def joins_queue(path: str) -> bool:
+    """Whether a POST to ``path`` puts an event into Gradio's queue (repeated and trailing slashes as the router
+    reads them)."""
+    path = "/" + "/".join(part for part in path.split("/") if part)
+    if path == JOIN:
+        return True
+    rest = path[len(CALL):].split("/") if path.startswith(CALL) else []
+    return len(rest) == 1 or (len(rest) == 2 and rest[0] == "v2")
 
 
 class FairQueue:
-    """ASGI middleware: a POST to Gradio's queue join is refused with 429 when its visitor already has ``limit``
+    """ASGI middleware: a POST that joins Gradio's queue (the page's join or the simple API's call) is refused with
+    429 when its visitor already has ``limit``
     events waiting in the queue (``waiting(visitor)``) or joining right now (counted here until Gradio answers the
     join, so a burst of simultaneous joins is bounded too)."""
 
@@ -24,7 +36,7 @@ class FairQueue:
         self._joining: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != JOIN:
+        if scope["type"] != "http" or scope.get("method") != "POST" or not joins_queue(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         visitor = visitor_of(Request(scope))
