@@ -11,10 +11,12 @@ import dataclasses
 import logging
 import os
 import sys
+from pathlib import Path
 
 import gradio as gr
 import uvicorn
 from fastapi import FastAPI
+from gradio.utils import get_upload_folder
 
 import raner
 import theme
@@ -23,6 +25,7 @@ from webapp.limits import Limits, writable_temp_dir
 from webapp.rest import BodyLimit, add_rest_routes
 from webapp.service import NerService, trim_heap
 from webapp.ui import build_ui
+from webapp.uploads import UploadBudget, folder_bytes
 
 
 def create_app(model_path: str | None = None, limits: Limits | None = None) -> FastAPI:
@@ -51,6 +54,15 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
         limit=limits.body_bytes,
         skip=("/gradio_api/upload",),
         what=f"the limit is {limits.max_chars} characters of text",
+    )
+    upload_folder = Path(get_upload_folder()).resolve()
+    api.add_middleware(
+        UploadBudget,
+        used=lambda: folder_bytes(upload_folder),
+        total_bytes=limits.uploads_bytes,
+        upload_bytes=limits.upload_bytes,
+        per_visitor=limits.visitor_uploads,
+        window=limits.bulk_keep_seconds,
     )
     demo = build_ui(service)
     # api_open=False: Gradio's direct routes (/gradio_api/run/<name>, /gradio_api/api/<name>) answer 404 instead of

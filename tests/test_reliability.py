@@ -601,3 +601,37 @@ def test_the_queue_is_read_as_this_gradio_keeps_it():
     demo.queue()
     assert waiting_in(demo)("10.0.0.1") == 0
     assert isinstance(demo._queue.event_queue_per_concurrency_id, dict)
+
+
+def test_uploads_are_bounded_per_visitor_and_in_total(tmp_path):
+    """Gradio keeps an upload until its cache clean-up and bounds only each request: a visitor gets a few uploads a
+    window, and nobody gets one while the upload folder is full."""
+    from webapp.uploads import UPLOAD, UploadBudget, folder_bytes
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_bytes(b"x" * 3000)
+    (tmp_path / "y.txt").write_bytes(b"y" * 1000)
+    assert folder_bytes(tmp_path) == 4000
+    now = [0.0]
+
+    async def gradio(scope, receive, send):
+        await JSONResponse(["/tmp/gradio/upload"])(scope, receive, send)
+
+    async def scenario() -> None:
+        app = UploadBudget(gradio, used=lambda: folder_bytes(tmp_path), total_bytes=6000, upload_bytes=1500,
+                           per_visitor=2, window=900, clock=lambda: now[0])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            def upload(visitor: str, path: str = UPLOAD):
+                return client.post(path, content=b"-", headers={"x-forwarded-for": visitor})
+
+            assert [(await upload("10.0.0.1")).status_code for _ in range(3)] == [200, 200, 429]
+            assert "at most 2 in 15 minutes" in (await upload("10.0.0.1")).json()["error"]
+            assert (await upload("10.0.0.2", "//gradio_api/upload/")).status_code == 200
+            now[0] = 901.0  # the window has passed
+            assert (await upload("10.0.0.1")).status_code == 200
+            (tmp_path / "z.txt").write_bytes(b"z" * 1000)  # 5000 bytes in use: one more upload would pass 6000
+            full = await upload("10.0.0.3")
+            assert full.status_code == 503 and "upload space is full" in full.json()["error"]
+            assert (await client.post("/api/ner", content=b"-")).status_code == 200  # other routes pass untouched
+
+    asyncio.run(scenario())

@@ -188,6 +188,8 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     with pytest.raises(ConfigError, match="RANER_MAX_CHARS=0 must be at least 1"):
         Limits.from_env({"RANER_MAX_CHARS": "0"})
     assert Limits.from_env({"RANER_MAX_CHARS": "500"}).cache_max_chars == 500
+    with pytest.raises(ConfigError, match="RANER_UPLOADS_MB=8 must be at least twice RANER_UPLOAD_MB=5"):
+        Limits.from_env({"RANER_UPLOADS_MB": "8"})
     blocker = tmp_path / "a-file"
     blocker.write_text("", encoding="utf-8")
     env = {**os.environ, "GRADIO_TEMP_DIR": str(blocker / "sub")}

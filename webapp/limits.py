@@ -23,6 +23,8 @@ class Limits:
     max_chars: int = 20_000  # characters of text per request (REST, /ner, the Detect tab)
     cache_max_chars: int = 1_000  # longer texts skip the result cache (they rarely repeat; the cache counts entries)
     upload_mb: int = 5  # one Bulk upload (Gradio's max_file_size; a whole upload request is capped just above it)
+    uploads_mb: int = 200  # every file in the upload folder together (uploads, cached files, Bulk results)
+    visitor_uploads: int = 12  # upload requests one visitor may send in bulk_keep_seconds (60 MB in 15 minutes)
     bulk_chars: int = 1_000_000  # characters per Bulk file (about 20-40 s of one core)
     bulk_documents: int = 50_000  # documents (lines, rows) per Bulk file, empty ones included
     bulk_output_ratio: int = 3  # a Bulk job's zipped output may take at most this many times its input's bytes
@@ -43,6 +45,10 @@ class Limits:
     @property
     def upload_bytes(self) -> int:
         return self.upload_mb * 1_000_000
+
+    @property
+    def uploads_bytes(self) -> int:
+        return self.uploads_mb * 1_000_000
 
     @property
     def body_bytes(self) -> int:
@@ -74,6 +80,9 @@ class Limits:
         limits = cls(**values)
         if limits.cache_max_chars > limits.max_chars:
             limits = cls(**{**values, "cache_max_chars": limits.max_chars})
+        if limits.uploads_mb < 2 * limits.upload_mb:
+            raise ConfigError(f"RANER_UPLOADS_MB={limits.uploads_mb} must be at least twice RANER_UPLOAD_MB="
+                              f"{limits.upload_mb} (room for an upload and a Bulk job's output)")
         return limits
 
 
@@ -83,6 +92,7 @@ ENV = {
     "cache_max_chars": "RANER_CACHE_MAX_CHARS",
     "threads": "RANER_THREADS",
     "upload_mb": "RANER_UPLOAD_MB",
+    "uploads_mb": "RANER_UPLOADS_MB",
     "bulk_chars": "RANER_BULK_CHARS",
     "bulk_seconds": "RANER_BULK_SECONDS",
 }
