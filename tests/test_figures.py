@@ -41,3 +41,12 @@ def test_shipped_figures_put_the_default_first_with_domains_and_cards():
     assert set(fs[0].f1_by_domain) == set(DOMAINS.values())  # the manifest holds every corpus's dev score
     html = cards_html(fs)
     assert "smaller" in html and REFERENCE in html and "F1 points" in html
+
+
+def test_header_states_the_defaults_size_to_a_tenth_and_the_machine_it_was_timed_on():
+    from webapp.ui import header_html
+
+    html = header_html(figures("student", 0.8634, 1.207, size=3.7, default=True), {"cpu": "AMD EPYC", "cores": 2})
+    assert "3.7 MB" in html and "1.2 ms a sentence on one CPU thread (AMD EPYC, 2 cores)" in html
+    assert "F1 0.863" in html
+    assert "ms a sentence" not in header_html(figures("x", None, None, size=3.7))
