@@ -54,6 +54,25 @@ def test_uploaded_file_refuses_paths_outside_the_upload_folder(tmp_path):
         uploaded_file(None, root, limits)
 
 
+def test_a_bulk_job_reads_its_own_name_for_a_shared_upload(tmp_path):
+    """Gradio gives two visitors who upload the same file one path: the first job takes it under a name of its own
+    (the shared name goes), a second event on that path is told to upload again, and never deletes the first's."""
+    from webapp.ui import take_upload, uploaded_file
+
+    root = tmp_path / "uploads"
+    (root / "abc").mkdir(parents=True)
+    shared = root / "abc" / "news.txt"
+    shared.write_text("马云在杭州\n", encoding="utf-8")
+    own = take_upload(shared, root / "jobs")
+    assert own.read_text(encoding="utf-8") == "马云在杭州\n" and own.parent == root / "jobs" and own.suffix == ".txt"
+    assert not shared.exists()
+    with pytest.raises(Exception, match="upload the file again"):
+        take_upload(shared, root / "jobs")
+    assert own.exists()
+    shared.write_text("x\n", encoding="utf-8")
+    assert uploaded_file({"path": str(shared), "orig_name": "a\0b\x07.txt"}, root, Limits())[1] == "ab.txt"
+
+
 def _bulk_fn_index(server: str) -> int:
     config = httpx.get(server + "/config").json()
     button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "rl-bulk-run")

@@ -86,6 +86,7 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
     if not real.is_relative_to(upload_root) or real.parent == upload_root or not real.is_file():
         raise user_error("that file was not uploaded to this server; upload it with the file box")
     name = payload.get("orig_name") if isinstance(payload.get("orig_name"), str) else real.name
+    name = "".join(ch for ch in name if ch.isprintable()) or real.name  # NUL or control characters in a sent name
     if real.suffix.lower() not in BULK_SUFFIXES:
         raise user_error(f"upload a .txt, .jsonl or .csv file (not {real.suffix[:10] or 'a file without a suffix'})")
     if real.stat().st_size > limits.upload_bytes:
@@ -94,6 +95,25 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
             "`python -m raner annotate` on your own machine for big corpora"
         )
     return real, Path(name).name
+
+
+def take_upload(src: Path, folder: Path) -> Path:
+    """The upload under a name of this event's own (a hard link, else a copy), its shared name removed: Gradio gives
+    every visitor who uploads the same file the same path, so a job must not read, nor delete, a file another
+    event may be using."""
+    folder.mkdir(parents=True, exist_ok=True)
+    own = folder / f"in-{secrets.token_hex(8)}{src.suffix.lower()}"
+    try:
+        try:
+            os.link(src, own)
+        except FileNotFoundError:
+            raise
+        except OSError:  # a file system without hard links
+            shutil.copyfile(src, own)
+    except FileNotFoundError:
+        raise user_error("that upload is gone (a job already read it); upload the file again") from None
+    src.unlink(missing_ok=True)
+    return own
 
 
 def highlight(text: str, entities) -> list[tuple[str, str | None]]:
@@ -280,11 +300,19 @@ def build_ui(service: NerService) -> gr.Blocks:
 
     def bulk(payload, column: str, variant: str, fmt: str, request: gr.Request = None):
         """Annotate an uploaded file in a child process; one format out, every bound of ``limits`` applied."""
-        src, name = uploaded_file(payload, Path(get_upload_folder()).resolve(), limits)
+        shared, name = uploaded_file(payload, Path(get_upload_folder()).resolve(), limits)
         try:
             rec_variant = service.recognizer(variant or None).variant
         except RequestError as e:
             raise user_error(str(e)) from None
+        src = take_upload(shared, bulk_home)
+        try:
+            return run_bulk(src, name, column, rec_variant, fmt, request)
+        finally:
+            src.unlink(missing_ok=True)  # the upload is read once; it does not wait for Gradio's cache clean-up
+
+    def run_bulk(src: Path, name: str, column: str, rec_variant: str, fmt: str, request):
+        """The Bulk job on this event's own copy of the upload."""
         fmt = fmt if fmt in FORMATS else "jsonl"
         column = column if isinstance(column, str) and column.strip() else "text"
         remove_old_outputs(bulk_home, limits.bulk_keep_seconds)
@@ -298,7 +326,6 @@ def build_ui(service: NerService) -> gr.Blocks:
         try:  # a file over a bound is refused here, in well under a second, not after a job has started for it
             check_budget(src, column, Budget(**budget))
         except (LimitExceeded, ValueError) as e:  # a bound, an unreadable encoding, a CSV without the column
-            src.unlink(missing_ok=True)
             raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
         try:
             with gate.admit(visitor_of(request), "bulk job"):
@@ -322,8 +349,6 @@ def build_ui(service: NerService) -> gr.Blocks:
         except JobRefused as e:
             shutil.rmtree(job, ignore_errors=True)
             raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
-        finally:
-            src.unlink(missing_ok=True)  # the upload is read once; it does not wait for Gradio's cache clean-up
         counts = " · ".join(f"{LABELS.get(k, k)} {v}" for k, v in sorted(stats["entities"].items())) or "no entities"
         skipped = ""
         if stats["skipped"]:
