@@ -6,6 +6,7 @@ dictionary match overlaps a model entity, the dictionary wins.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class UserDictionary:
                 raise ValueError(f"user dictionary type {kind!r} for {word!r} is not one of {sorted(allowed)}")
             self.words[normalize(word)] = kind
         self.max_len = max((len(w) for w in self.words), default=0)
+        self._lengths = sorted({len(w) for w in self.words}, reverse=True)  # only lengths some word has are tried
 
     @classmethod
     def read(cls, path: str | Path, types: Iterable[str] | None = None) -> UserDictionary:
@@ -61,7 +63,7 @@ class UserDictionary:
             return []
         norm, words, out, i, n = normalize(text), self.words, [], 0, len(text)
         while i < n:
-            for j in range(min(n, i + self.max_len), i, -1):
+            for j in (i + k for k in self._lengths if i + k <= n):
                 kind = words.get(norm[i:j])
                 if kind is not None:
                     out.append(Entity(text[i:j], kind, i, j, 1.0))
@@ -76,5 +78,10 @@ class UserDictionary:
         forced = self.find(text)
         if not forced:
             return entities
-        kept = [e for e in entities if not any(e.start < f.end and f.start < e.end for f in forced)]
+        ends = [f.end for f in forced]  # the matches do not overlap, so their ends rise with their starts
+        kept = []
+        for e in entities:  # the first match ending after e starts is the only one that can overlap it first
+            k = bisect_right(ends, e.start)
+            if k == len(forced) or forced[k].start >= e.end:
+                kept.append(e)
         return sorted(forced + kept, key=lambda e: e.start)

@@ -50,3 +50,24 @@ def test_recognizer_applies_the_dictionary(tmp_path):
     assert all(text[e.start:e.end] == e.text for e in ents)
     with pytest.raises(ValueError):
         raner.load(user_dict={"x": "FOO"})
+
+
+def test_apply_keeps_exactly_the_model_entities_no_match_overlaps():
+    """The sweep over sorted matches gives what checking every pair would (random words, texts and entities)."""
+    import random
+
+    rng = random.Random(0)
+    for _ in range(200):
+        text = "".join(rng.choice("甲乙丙丁戊") for _ in range(rng.randint(0, 40)))
+        ud = UserDictionary({"".join(rng.choice("甲乙丙丁戊") for _ in range(rng.randint(1, 4))): "LOC"
+                             for _ in range(rng.randint(1, 5))})
+        model = []
+        for _ in range(rng.randint(0, 8)):
+            a = rng.randint(0, max(len(text) - 1, 0))
+            b = min(len(text), a + rng.randint(1, 5))
+            if a < b:
+                model.append(Entity(text[a:b], "PER", a, b, 0.9))
+        forced = ud.find(text)
+        expected = sorted(forced + [e for e in model if not any(e.start < f.end and f.start < e.end for f in forced)],
+                          key=lambda e: e.start)
+        assert ud.apply(text, model) == (expected if forced else model)
