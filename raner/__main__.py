@@ -80,12 +80,9 @@ def annotate_main(argv: list[str]) -> int:
 
 
 def _emit(rec, text: str) -> None:
-    # Undecodable command-line bytes arrive as lone surrogates; make them U+FFFD so the output is valid UTF-8.
-    text = (
-        text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        if any("\ud800" <= c <= "\udfff" for c in text)
-        else text
-    )
+    # Undecodable command-line bytes arrive as lone surrogates, one a byte: each becomes one U+FFFD, so the output
+    # is valid UTF-8 and offsets count one character a byte, as in the text the entities are cut from.
+    text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
     entities = [e.to_dict() for e in rec.predict(text)]
     sys.stdout.write(json.dumps({"entities": entities}, ensure_ascii=False) + "\n")
     sys.stdout.flush()

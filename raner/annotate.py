@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import time
 import zipfile
@@ -62,16 +63,23 @@ def read_docs(path: Path, column: str = "text") -> Iterator[Doc]:
     column raises ValueError listing the columns it has.
     """
     suffix = path.suffix.lower()
-    with open(path, encoding="utf-8-sig", newline="") as f:
+    # bytes that are not UTF-8 come through as lone surrogates: their line is reported, the rest still read
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         if suffix == ".jsonl":
             for n, line in enumerate(f, 1):
-                if line.strip():
+                if _UNDECODED.search(line):
+                    yield Doc("", {}, n, NOT_UTF8)
+                elif line.strip():
                     yield _jsonl_doc(line, n)
         elif suffix == ".csv":
             yield from _csv_docs(f, column)
         else:
             for n, line in enumerate(f, 1):
-                yield Doc(line.rstrip("\r\n"), {}, n)
+                yield Doc("", {}, n, NOT_UTF8) if _UNDECODED.search(line) else Doc(line.rstrip("\r\n"), {}, n)
+
+
+NOT_UTF8 = "not UTF-8 text (save the file as UTF-8)"
+_UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of each byte UTF-8 cannot decode
 
 
 def _jsonl_doc(line: str, n: int) -> Doc:
@@ -108,6 +116,9 @@ def _csv_docs(f: TextIO, column: str) -> Iterator[Doc]:
             yield Doc("", {}, reader.line_num, f"unreadable CSV row ({str(e)[:80]})")
             continue
         if not row:
+            continue
+        if any(_UNDECODED.search(cell) for cell in row):
+            yield Doc("", {}, reader.line_num, NOT_UTF8)
             continue
         fields = dict(zip(header, row))
         if at >= len(row):
@@ -207,6 +218,10 @@ def annotate(
     from . import load
 
     targets = dst if isinstance(dst, dict) else {fmt: dst}
+    for path in targets.values():
+        if Path(path).exists() and Path(path).resolve() == Path(src).resolve():
+            raise ValueError(f"the output {path} is the input file; writing it would erase the input before it is "
+                             "read: choose another output name")
     show = sys.stderr.isatty() if progress is None else progress
     stats: dict = {"documents": 0, "characters": 0, "entities": {}, "seconds": 0.0, "skipped": 0, "errors": []}
     t0 = time.perf_counter()

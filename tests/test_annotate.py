@@ -103,3 +103,26 @@ def test_cli_reads_the_format_under_a_zip_suffix(tmp_path):
     assert main(["annotate", str(src), str(tmp_path / "out.csv.zip")]) == 0
     rows = list(csv.DictReader(zipfile.ZipFile(tmp_path / "out.csv.zip").read("out.csv").decode("utf-8").splitlines()))
     assert rows[0]["text"] == "马云在杭州。" and json.loads(rows[0]["entities"])[0]["text"] == "马云"
+
+
+def test_lines_that_are_not_utf8_are_skipped_and_listed_not_fatal(tmp_path):
+    """One undecodable byte in a big file: its line is reported, every other line annotated (it stopped the job, the
+    output cut short, with a buffer position instead of a line number)."""
+    for suffix, good, bad in ((".txt", "马云在杭州\n", b"\xff\xfe\n"),
+                              (".jsonl", '{"text": "马云在杭州"}\n', b'{"text": "\xff"}\n'),
+                              (".csv", "马云在杭州\n", b"\xffabc\n")):
+        src = tmp_path / f"in{suffix}"
+        head = b"text\n" if suffix == ".csv" else b""
+        src.write_bytes(head + good.encode("utf-8") * 3000 + bad + good.encode("utf-8"))
+        stats = annotate(src, tmp_path / "out.jsonl", "jsonl", progress=False)
+        line = 3001 + (suffix == ".csv")
+        assert stats["documents"] == 3001 and stats["skipped"] == 1, (suffix, stats)
+        assert stats["errors"] == [{"line": line, "error": "not UTF-8 text (save the file as UTF-8)"}]
+
+
+def test_the_output_may_not_be_the_input(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("马云在杭州\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="is the input file"):
+        annotate(src, tmp_path / "." / "a.txt", "jsonl", progress=False)
+    assert src.read_text(encoding="utf-8") == "马云在杭州\n"

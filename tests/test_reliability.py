@@ -146,6 +146,16 @@ def test_cli_output_is_valid_utf8_json_for_undecodable_arguments():
         json.loads(out.stdout.decode("utf-8"))
 
 
+def test_cli_offsets_count_one_character_an_undecodable_byte():
+    """Two bad bytes before the text read as two U+FFFD: offsets point into that text (they were shifted by 4)."""
+    out = run_cli(os.fsdecode(b"\xff\xfe" + "马云在杭州阿里巴巴总部发表演讲".encode()))
+    assert out.returncode == 0, out.stderr
+    shown = "\ufffd\ufffd马云在杭州阿里巴巴总部发表演讲"
+    entities = json.loads(out.stdout.decode("utf-8"))["entities"]
+    assert entities and all(shown[e["start"] : e["end"]] == e["text"] for e in entities)
+    assert any(e["text"] == "杭州" and e["start"] == 5 for e in entities)
+
+
 # ---------------------------------------------------------------- REST, in-process
 
 
