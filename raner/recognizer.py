@@ -130,6 +130,11 @@ class Recognizer:
         scores: bool = False,
         user_dict: str | Path | UserDictionary | dict | None = None,
     ):
+        for name, value in (("threads", threads), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int):
+            raise ValueError(f"cache_size must be a whole number (0 turns the cache off), not {cache_size!r}")
         self.path = Path(path).resolve()
         self.manifest = _manifest(self.path)
         _load_crf(self.path, self.manifest.crf)  # the model's own CRF is checked whichever variant is asked for
@@ -197,10 +202,12 @@ class Recognizer:
         """Entities in ``text``, offsets into ``text`` itself."""
         return self.predict_batch([text])[0]
 
-    def predict_batch(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """Entities for each text; all pieces of all texts go through the network in shared batches."""
-        if isinstance(texts, str):
+    def predict_batch(self, texts: Iterable[str]) -> list[list[Entity]]:
+        """Entities for each text (a list, or any iterable: a generator is read once); all pieces of all texts go
+        through the network in shared batches."""
+        if isinstance(texts, (str, bytes)):
             raise TypeError("predict_batch takes a list of strings; use predict for one string")
+        texts = list(texts)
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(f"text must be a str, not {type(t).__name__}")

@@ -108,6 +108,17 @@ def test_bad_types_raise_clear_errors(rec):
         rec.predict_batch("一个字符串")
     with pytest.raises(raner.UnknownVariantError, match="fp32"):
         raner.load(variant="nope")
+    for bad in ({"batch_size": 0}, {"batch_size": -1}, {"threads": 0}, {"batch_size": 2.5}, {"cache_size": None}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            raner.load(**bad)
+
+
+def test_any_iterable_of_texts_is_read_once(rec):
+    """A generator was consumed by the type check and came back as no results at all."""
+    texts = ["马云在杭州阿里巴巴总部发表演讲", "李彦宏在北京"]
+    expected = rec.predict_batch(texts)
+    assert expected[0] and rec.predict_batch(t for t in texts) == expected
+    assert rec.predict_batch(map(str.strip, texts)) == expected
 
 
 def test_result_cache_is_per_variant_and_bounded():
