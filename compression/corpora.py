@@ -297,6 +297,20 @@ def drop_single_char_places(spans: list[Span]) -> tuple[list[Span], int]:
     return kept, len(spans) - len(kept)
 
 
+# Guideline: celestial bodies are not places. In the mapped training set 太阳 was a LOC 60 times of 142, 地球 86 of
+# 127, 火星 37 of 49, 月球 25 of 28 (MSRA mostly), so the models tagged "今天的太阳好大" with a place.
+CELESTIAL_BODIES = frozenset(
+    "太阳 月亮 月球 地球 火星 金星 木星 水星 土星 天王星 海王星 冥王星 银河 银河系 太阳系 北极星".split()
+)
+
+
+def drop_celestial_bodies(text: str, spans: list[Span]) -> tuple[list[Span], int]:
+    """Guideline: a LOC span that is only a celestial body's name (太阳, 地球, 火星) is not an entity; a longer name
+    holding one (火星路, 太阳岛) stays a place."""
+    kept = [s for s in spans if not (s[0] == "LOC" and text[s[1] : s[2]] in CELESTIAL_BODIES)]
+    return kept, len(spans) - len(kept)
+
+
 SUBUNITS = ("股东大会", "董事会", "监事会", "工会", "党委")
 ORG_ENDINGS = tuple("司团学院局部厅委会所行厂社台报校队处站馆矿场署办")
 
@@ -325,9 +339,12 @@ def trim_subunits(text: str, spans: list[Span]) -> tuple[list[Span], int]:
 
 
 def apply_shared_rules(text: str, spans: list[Span], stats: MappingStats, split: str) -> list[Span]:
-    """The rules every corpus gets: single-character places dropped, sub-units trimmed, surname + title joined."""
+    """The rules every corpus gets: single-character places and celestial bodies dropped, sub-units trimmed, surname
+    + title joined."""
     spans, n = drop_single_char_places(spans)
     stats.note(split, "single_char_loc_dropped", n)
+    spans, n = drop_celestial_bodies(text, spans)
+    stats.note(split, "celestial_body_loc_dropped", n)
     spans, n = trim_subunits(text, spans)
     stats.note(split, "org_subunit_trimmed", n)
     spans, after, before = extend_surname_titles(text, spans)

@@ -11,6 +11,7 @@ from compression import build_corpus
 from compression.corpora import (
     DEFAULT_CORPORA,
     dedupe,
+    drop_celestial_bodies,
     extend_surname_titles,
     fill_country_names,
     places_in,
@@ -168,6 +169,13 @@ def test_msra_drops_single_character_places_and_joins_surname_titles(corpora):
     assert "测试句子不读" not in {s.text for s in c.train + c.dev}  # test.txt is reserved
 
 
+def test_celestial_bodies_are_not_places_but_names_holding_one_are():
+    text = "太阳照在火星路上，地球人都去了太阳岛"
+    spans = [("LOC", 0, 2), ("LOC", 4, 7), ("LOC", 9, 11), ("LOC", 15, 18)]
+    assert drop_celestial_bodies(text, spans) == ([("LOC", 4, 7), ("LOC", 15, 18)], 2)
+    assert drop_celestial_bodies("太阳能公司", [("ORG", 0, 5)]) == ([("ORG", 0, 5)], 0)
+
+
 def test_surname_title_rule_needs_a_surname_and_a_free_title():
     spans, after, before = extend_surname_titles("欧阳先生和李总理", [("PER", 0, 2), ("PER", 5, 6)])
     assert spans == [("PER", 0, 4), ("PER", 5, 6)] and (after, before) == (1, 0)
@@ -281,8 +289,9 @@ def test_real_corpora_counts_are_sane():
     dropped = sum(cl.stats.rules[s]["sentence_dropped_unreadable_address"] for s in ("train", "dev"))
     assert len(cl.train) + len(cl.dev) + dropped == 10748 and 900 <= len(cl.dev) <= 1000 and dropped < 400
     assert c["msra"].stats.rules["train"]["single_char_loc_dropped"] == 5170
+    assert c["msra"].stats.rules["train"]["celestial_body_loc_dropped"] == 271
     msra = c["msra"].stats.entities["train"]
-    assert (msra["PER"], msra["LOC"] + 5170, msra["ORG"]) == (15647, 32568, 18300)  # the README's counts
+    assert (msra["PER"], msra["LOC"] + 5170 + 271, msra["ORG"]) == (15647, 32568, 18300)  # the README's counts
     for corpus in c.values():
         for s in corpus.train[:2000] + corpus.dev:
             assert len(s.text) == len(s.tags) and all(len(k) == 3 for k, _, _ in tags_to_spans(s.tags))
