@@ -55,6 +55,10 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
         skip=("/gradio_api/upload",),
         what=f"the limit is {limits.max_chars} characters of text",
     )
+    # every other route (Gradio's /login among them, which read a 50 MB form in full) takes a small form at most
+    api.add_middleware(
+        BodyLimit, prefix="/", limit=64_000, skip=("/gradio_api/", "/api/"), what="this route takes a small form"
+    )
     upload_folder = Path(get_upload_folder()).resolve()
     api.add_middleware(
         UploadBudget,
@@ -63,12 +67,14 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
         upload_bytes=limits.upload_bytes,
         per_visitor=limits.visitor_uploads,
         window=limits.bulk_keep_seconds,
+        hops=limits.proxy_hops,
     )
     demo = build_ui(service)
     # api_open=False: Gradio's direct routes (/gradio_api/run/<name>, /gradio_api/api/<name>) answer 404 instead of
     # running an event beside the queue, where no worker bound or per-visitor bound would count it.
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size, api_open=False)
-    api.add_middleware(FairQueue, waiting=waiting_in(demo), limit=limits.visitor_waiting)
+    api.add_middleware(FairQueue, waiting=waiting_in(demo, limits.proxy_hops), limit=limits.visitor_waiting,
+                       hops=limits.proxy_hops)
     app = gr.mount_gradio_app(
         api,
         demo,

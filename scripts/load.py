@@ -659,6 +659,7 @@ def start_server(model: str | None, threads: int) -> tuple[subprocess.Popen, str
         GRADIO_SERVER_PORT=str(port),
         GRADIO_ANALYTICS_ENABLED="False",
         RANER_THREADS=str(threads),
+        RANER_PROXY_HOPS="1",  # the probe stands in for a proxy: the address it sends is the visitor (visitor())
     )
     if model:
         env["RANER_MODEL"] = model

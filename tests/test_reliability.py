@@ -553,7 +553,7 @@ def test_one_visitor_cannot_fill_gradios_queue():
             await JSONResponse({"event_id": "x"})(scope, receive, send)
 
         queued = {"10.0.0.9": 3}
-        app = FairQueue(gradio, lambda visitor: queued.get(visitor, 0), limit=4)
+        app = FairQueue(gradio, lambda visitor: queued.get(visitor, 0), limit=4, hops=1)  # behind one proxy
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             def join(visitor: str):
@@ -629,7 +629,7 @@ def test_uploads_are_bounded_per_visitor_and_in_total(tmp_path):
 
     async def scenario() -> None:
         app = UploadBudget(gradio, used=lambda: folder_bytes(tmp_path), total_bytes=6000, upload_bytes=1500,
-                           per_visitor=2, window=900, clock=lambda: now[0])
+                           per_visitor=2, window=900, hops=1, clock=lambda: now[0])
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             def upload(visitor: str, path: str = UPLOAD):
                 return client.post(path, content=b"-", headers={"x-forwarded-for": visitor})
@@ -645,3 +645,53 @@ def test_uploads_are_bounded_per_visitor_and_in_total(tmp_path):
             assert (await client.post("/api/ner", content=b"-")).status_code == 200  # other routes pass untouched
 
     asyncio.run(scenario())
+
+
+def test_a_visitor_is_who_the_trusted_proxy_saw_not_what_the_client_wrote():
+    """Without a trusted proxy the header is ignored; with one, only the entry that proxy appended counts: a client
+    writing a new X-Forwarded-For on every request stays one visitor (forged values had filled Gradio's queue)."""
+    from starlette.requests import Request
+
+    from webapp.limits import Limits, visitor_of
+
+    def request(xff: str | None):
+        headers = [(b"x-forwarded-for", xff.encode())] if xff is not None else []
+        return Request({"type": "http", "headers": headers, "client": ("10.9.9.9", 5000)})
+
+    assert visitor_of(request("1.2.3.4")) == "10.9.9.9"  # no proxy: the peer
+    assert visitor_of(request("forged-1, 203.0.113.7"), hops=1) == "203.0.113.7"
+    assert visitor_of(request("forged-2, 203.0.113.7"), hops=1) == "203.0.113.7"
+    assert visitor_of(request("a, 203.0.113.7, 10.0.0.2"), hops=2) == "203.0.113.7"
+    assert visitor_of(request(None), hops=1) == visitor_of(request(" , "), hops=1) == "10.9.9.9"
+    assert visitor_of(None) == "local"
+    assert Limits.from_env({}).proxy_hops == 0 and Limits.from_env({"SPACE_ID": "u/raner"}).proxy_hops == 1
+    assert Limits.from_env({"SPACE_ID": "u/raner", "RANER_PROXY_HOPS": "0"}).proxy_hops == 0
+
+
+def test_uploads_still_arriving_count_toward_the_total(tmp_path):
+    """Simultaneous uploads were each checked against the folder alone, so six 4 MB uploads passed a 10 MB bound."""
+    from webapp.uploads import UPLOAD, UploadBudget
+
+    async def scenario() -> None:
+        release = asyncio.Event()
+
+        async def gradio(scope, receive, send):  # an upload that takes a while to arrive
+            await release.wait()
+            await JSONResponse(["/tmp/gradio/upload"])(scope, receive, send)
+
+        app = UploadBudget(gradio, used=lambda: 0, total_bytes=10_000, upload_bytes=4_000, per_visitor=100, window=900)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            slow = [asyncio.create_task(client.post(UPLOAD, content=b"-")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            third = await client.post(UPLOAD, content=b"-")
+            assert third.status_code == 503
+            release.set()
+            assert [(await t).status_code for t in slow] == [200, 200]
+            assert (await client.post(UPLOAD, content=b"-")).status_code == 200  # done: room again
+
+    asyncio.run(scenario())
+
+
+def test_routes_outside_the_apis_take_a_small_body_at_most(asgi):
+    r = asgi.post("/login", content=b"x" * 200_000, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413

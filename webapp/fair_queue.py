@@ -31,15 +31,15 @@ class FairQueue:
     events waiting in the queue (``waiting(visitor)``) or joining right now (counted here until Gradio answers the
     join, so a burst of simultaneous joins is bounded too)."""
 
-    def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int):
-        self.app, self.waiting, self.limit = app, waiting, limit
+    def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int, hops: int = 0):
+        self.app, self.waiting, self.limit, self.hops = app, waiting, limit, hops
         self._joining: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "POST" or not joins_queue(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        visitor = visitor_of(Request(scope))
+        visitor = visitor_of(Request(scope), self.hops)
         if self.waiting(visitor) + self._joining[visitor] >= self.limit:
             await error_response(visitor_refusal(self.limit), 429)(scope, receive, send)
             return
@@ -52,7 +52,7 @@ class FairQueue:
                 del self._joining[visitor]
 
 
-def waiting_in(demo) -> Callable[[str], int]:
+def waiting_in(demo, hops: int = 0) -> Callable[[str], int]:
     """How many events of a visitor wait (not yet run) in a Blocks app's queue. Reads Gradio's queue as gradio 6
     keeps it (one list of events per concurrency group, each event holding its request); 0 if that changes."""
 
@@ -61,6 +61,7 @@ def waiting_in(demo) -> Callable[[str], int]:
             groups = list(demo._queue.event_queue_per_concurrency_id.values())
         except AttributeError:  # another Gradio: only the joins counted by FairQueue itself bound the visitor
             return 0
-        return sum(visitor_of(getattr(event, "request", None)) == visitor for group in groups for event in group.queue)
+        return sum(visitor_of(getattr(event, "request", None), hops) == visitor
+                   for group in groups for event in group.queue)
 
     return count

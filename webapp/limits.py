@@ -40,6 +40,9 @@ class Limits:
     queue_size: int = 64  # Gradio's queue (every event together)
     rest_waiting: int = 64  # REST calls that may wait for a worker; more get 503 + Retry-After
     workers: int = 2  # inference calls at once (a 2-core machine)
+    proxy_hops: int = 0  # trusted proxies in front of the app: a visitor is the address the outermost one saw
+    # (X-Forwarded-For's hops-th entry from the right); 0 trusts no header: the peer address (default, and 1 on a
+    # Hugging Face Space, whose proxy appends the visitor's address)
     threads: int = 1  # ONNX Runtime intra-op threads per call
 
     @property
@@ -61,7 +64,7 @@ class Limits:
         """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a positive
         integer."""
         env = os.environ if environ is None else environ
-        values = {}
+        values = {"proxy_hops": 1} if env.get("SPACE_ID") else {}
         for f in fields(cls):
             var = ENV.get(f.name)
             raw = env.get(var) if var else None
@@ -74,8 +77,9 @@ class Limits:
                     f"{var}={raw[:40]!r} is not a whole number; set it to a positive integer "
                     f"(default {f.default}) or unset it"
                 ) from None
-            if value < 1:
-                raise ConfigError(f"{var}={value} must be at least 1 (default {f.default})")
+            least = 0 if f.name in ZERO_ALLOWED else 1
+            if value < least:
+                raise ConfigError(f"{var}={value} must be at least {least} (default {f.default})")
             values[f.name] = value
         limits = cls(**values)
         if limits.cache_max_chars > limits.max_chars:
@@ -95,7 +99,9 @@ ENV = {
     "uploads_mb": "RANER_UPLOADS_MB",
     "bulk_chars": "RANER_BULK_CHARS",
     "bulk_seconds": "RANER_BULK_SECONDS",
+    "proxy_hops": "RANER_PROXY_HOPS",
 }
+ZERO_ALLOWED = {"proxy_hops"}  # the one setting whose 0 means something (no trusted proxy)
 
 
 def writable_temp_dir() -> Path:
@@ -114,14 +120,18 @@ def writable_temp_dir() -> Path:
     return folder.resolve()
 
 
-def visitor_of(request) -> str:
-    """Who is asking (a Gradio, FastAPI or Starlette request), for the per-visitor bounds: the first forwarded
-    address behind a proxy, else the peer. A client can forge the header: it then counts as several visitors, still
-    within the bounds for everyone together."""
+def visitor_of(request, hops: int = 0) -> str:
+    """Who is asking (a Gradio, FastAPI or Starlette request), for the per-visitor bounds. With ``hops`` trusted
+    proxies in front, the address the outermost of them saw: the ``hops``-th X-Forwarded-For entry from the right
+    (entries further left are the client's to write, so a forged header cannot make one client many visitors);
+    without, the peer address, whatever the header says."""
     if request is None:
         return "local"
-    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    return forwarded or (request.client.host if request.client else "unknown")
+    peer = request.client.host if request.client else "unknown"
+    if hops <= 0:
+        return peer
+    entries = [e.strip() for e in (request.headers.get("x-forwarded-for") or "").split(",") if e.strip()]
+    return entries[-hops] if len(entries) >= hops else peer
 
 
 def visitor_refusal(waiting: int) -> str:

@@ -395,7 +395,8 @@ def add_rest_routes(app: FastAPI, service: NerService, admission: Admission | No
                 422,
             )
         service.check(body.text, body.variant, body.user_dict)
-        async with admission.slot(long=len(body.text) > LONG_CHARS, visitor=visitor_of(request)):
+        visitor = visitor_of(request, service.limits.proxy_hops)
+        async with admission.slot(long=len(body.text) > LONG_CHARS, visitor=visitor):
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)
             result = await run_in_threadpool(service.ner, body.text, body.variant, body.user_dict)

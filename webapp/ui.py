@@ -233,7 +233,7 @@ def build_ui(service: NerService) -> gr.Blocks:
         except (RequestError, TypeError, ValueError) as e:
             raise user_error(str(e)) from None
         try:
-            with gate.admit(visitor_of(request), "benchmark"):
+            with gate.admit(visitor_of(request, limits.proxy_hops), "benchmark"):
                 out = run_isolated(
                     "benchmark",
                     {"model": str(service.model_path), "texts": texts, "repeats": repeats, "threads": limits.threads},
@@ -328,7 +328,7 @@ def build_ui(service: NerService) -> gr.Blocks:
         except (LimitExceeded, ValueError) as e:  # a bound, an unreadable encoding, a CSV without the column
             raise user_error(f"{name}: {e}" if "column" in str(e) else str(e)) from None
         try:
-            with gate.admit(visitor_of(request), "bulk job"):
+            with gate.admit(visitor_of(request, limits.proxy_hops), "bulk job"):
                 job.mkdir(parents=True)
                 out = job / f"{Path(name).stem[:60] or 'upload'}.entities.{fmt}.zip"  # compressed on disk
                 stats = run_isolated(

@@ -31,21 +31,23 @@ def folder_bytes(folder: Path) -> int:
 
 class UploadBudget:
     """ASGI middleware on Gradio's upload route: a visitor may send ``per_visitor`` uploads a ``window`` of seconds
-    (429 past it), and an upload is refused with 503 while the upload folder already holds ``total_bytes`` minus one
-    upload's worth (``used()`` reads it). Bulk jobs delete their upload once read, so in use it stays far below."""
+    (429 past it), and an upload is refused with 503 when the upload folder (``used()``) and the uploads still
+    arriving, each counted at ``upload_bytes``, leave no room for one more. Bulk jobs delete their upload once read,
+    so in use it stays far below."""
 
     def __init__(self, app: ASGIApp, used: Callable[[], int], total_bytes: int, upload_bytes: int, per_visitor: int,
-                 window: float, clock: Callable[[], float] = time.monotonic):
-        self.app, self.used, self.total, self.one = app, used, total_bytes, upload_bytes
+                 window: float, hops: int = 0, clock: Callable[[], float] = time.monotonic):
+        self.app, self.used, self.total, self.one, self.hops = app, used, total_bytes, upload_bytes, hops
         self.per_visitor, self.window, self.clock = per_visitor, window, clock
         self._sent: dict[str, deque[float]] = {}
+        self._receiving = 0  # uploads under way, each counted at the most one upload can hold
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = "/" + "/".join(p for p in scope.get("path", "").split("/") if p)
         if scope["type"] != "http" or scope.get("method") != "POST" or path != UPLOAD:
             await self.app(scope, receive, send)
             return
-        now, visitor = self.clock(), visitor_of(Request(scope))
+        now, visitor = self.clock(), visitor_of(Request(scope), self.hops)
         for who in [w for w, times in self._sent.items() if not times or now - times[-1] > self.window]:
             del self._sent[who]  # visitors with nothing recent are forgotten: the table stays small
         sent = self._sent.setdefault(visitor, deque())
@@ -57,9 +59,13 @@ class UploadBudget:
                                  "visitor; annotate big corpora with `python -m raner annotate`", 429)(
                 scope, receive, send)
             return
-        if self.used() + self.one > self.total:
+        if self.used() + (self._receiving + 1) * self.one > self.total:
             await error_response("the server's upload space is full; try again in a few minutes", 503)(
                 scope, receive, send)
             return
         sent.append(now)
-        await self.app(scope, receive, send)
+        self._receiving += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._receiving -= 1
