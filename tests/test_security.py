@@ -68,6 +68,8 @@ def test_a_bulk_job_reads_its_own_name_for_a_shared_upload(tmp_path):
     assert not shared.exists()
     with pytest.raises(Exception, match="upload the file again"):
         take_upload(shared, root / "jobs")
+    with pytest.raises(Exception, match="upload is gone"):  # a second event on the path: told why, not "forged"
+        uploaded_file({"path": str(shared)}, root, Limits())
     assert own.exists()
     shared.write_text("x\n", encoding="utf-8")
     assert uploaded_file({"path": str(shared), "orig_name": "a\0b\x07.txt"}, root, Limits())[1] == "ab.txt"

@@ -83,8 +83,10 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
         real = Path(path).resolve()
     except (OSError, RuntimeError):
         raise user_error("that is not an uploaded file; upload it with the file box") from None
-    if not real.is_relative_to(upload_root) or real.parent == upload_root or not real.is_file():
+    if not real.is_relative_to(upload_root) or real.parent == upload_root:
         raise user_error("that file was not uploaded to this server; upload it with the file box")
+    if not real.is_file():  # inside the upload folder, but read by a job already or cleaned up
+        raise user_error("that upload is gone (a job already read it, or it expired); upload the file again")
     name = payload.get("orig_name") if isinstance(payload.get("orig_name"), str) else real.name
     name = "".join(ch for ch in name if ch.isprintable()) or real.name  # NUL or control characters in a sent name
     if real.suffix.lower() not in BULK_SUFFIXES:
