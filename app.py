@@ -73,8 +73,9 @@ def create_app(model_path: str | None = None, limits: Limits | None = None) -> F
     # api_open=False: Gradio's direct routes (/gradio_api/run/<name>, /gradio_api/api/<name>) answer 404 instead of
     # running an event beside the queue, where no worker bound or per-visitor bound would count it.
     demo.queue(default_concurrency_limit=limits.workers, max_size=limits.queue_size, api_open=False)
+    api_names = frozenset(fn.api_name for fn in demo.fns.values() if fn.api_name)
     api.add_middleware(FairQueue, waiting=waiting_in(demo, limits.proxy_hops), limit=limits.visitor_waiting,
-                       hops=limits.proxy_hops)
+                       hops=limits.proxy_hops, names=api_names)
     app = gr.mount_gradio_app(
         api,
         demo,

@@ -593,6 +593,14 @@ def test_every_route_into_gradios_queue_counts_for_the_visitor():
     asyncio.run(scenario())
 
 
+def test_a_call_to_an_unknown_api_name_is_a_plain_404(asgi):
+    """Gradio answered these with a 500 and logged a traceback on every request."""
+    for path in ("/gradio_api/call/NER", "/gradio_api/call/v2/nope", "/gradio_api/call/ner%00"):
+        r = asgi.post(path, json={"data": ["马云"]})
+        assert r.status_code == 404 and "no API named" in r.json()["error"], (path, r.status_code, r.text[:200])
+    assert asgi.post("/gradio_api/call/ner", json={"data": ["马云在杭州", "", ""]}).status_code == 200
+
+
 def test_gradios_direct_routes_do_not_run_beside_the_queue(asgi):
     """/gradio_api/run/<name> and /gradio_api/api/<name> would run an event outside the queue's worker and visitor
     bounds: the app closes them (the queue's api_open=False)."""

@@ -15,29 +15,42 @@ JOIN = "/gradio_api/queue/join"
 CALL = "/gradio_api/call/"  # the simple API's POST /gradio_api/call/<name> and /call/v2/<name> join the queue too
 
 
-def joins_queue(path: str) -> bool:
-    """Whether a POST to ``path`` puts an event into Gradio's queue (repeated and trailing slashes as the router
-    reads them)."""
+def queue_target(path: str) -> str | None:
+    """What a POST to ``path`` puts into Gradio's queue: ``""`` for the page's join (the event is in the body), the
+    API name for a simple-API call, None for any other route (repeated and trailing slashes as the router reads
+    them)."""
     path = "/" + "/".join(part for part in path.split("/") if part)
     if path == JOIN:
-        return True
+        return ""
     rest = path[len(CALL):].split("/") if path.startswith(CALL) else []
-    return len(rest) == 1 or (len(rest) == 2 and rest[0] == "v2")
+    if len(rest) == 1 or (len(rest) == 2 and rest[0] == "v2"):
+        return rest[-1]
+    return None
+
+
+def joins_queue(path: str) -> bool:
+    """Whether a POST to ``path`` puts an event into Gradio's queue."""
+    return queue_target(path) is not None
 
 
 class FairQueue:
     """ASGI middleware: a POST that joins Gradio's queue (the page's join or the simple API's call) is refused with
-    429 when its visitor already has ``limit``
-    events waiting in the queue (``waiting(visitor)``) or joining right now (counted here until Gradio answers the
-    join, so a burst of simultaneous joins is bounded too)."""
+    429 when its visitor already has ``limit`` events waiting in the queue (``waiting(visitor)``) or joining right
+    now (counted here until Gradio answers the join, so a burst of simultaneous joins is bounded too); a call to an
+    API name not in ``names`` gets 404 before Gradio sees it."""
 
-    def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int, hops: int = 0):
-        self.app, self.waiting, self.limit, self.hops = app, waiting, limit, hops
+    def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int, hops: int = 0,
+                 names: frozenset[str] | None = None):
+        self.app, self.waiting, self.limit, self.hops, self.names = app, waiting, limit, hops, names
         self._joining: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST" or not joins_queue(scope.get("path", "")):
+        target = queue_target(scope.get("path", "")) if scope["type"] == "http" else None
+        if target is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)
+            return
+        if target and self.names is not None and target not in self.names:  # Gradio answers 500 and logs a trace
+            await error_response(f"no API named {target[:60]!r}", 404)(scope, receive, send)
             return
         visitor = visitor_of(Request(scope), self.hops)
         if self.waiting(visitor) + self._joining[visitor] >= self.limit:
