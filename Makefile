@@ -54,7 +54,7 @@ model: runs/multi/model.fp32.onnx runs/student-more/model.pruned-int8-emb4.onnx
 		--adopt runs/multi:fp32=teacher --adopt runs/student-more:pruned-int8-emb4=student --default student --data $(DATA) \
 		--describe "int8-emb4=$(INT8_TEXT)" --describe "fp32=$(FP32_TEXT)" --describe "teacher=$(TEACHER_TEXT)" --describe "student=$(STUDENT_TEXT)"
 	python -m compression.add_companies $(MODEL_DIR) --data $(DATA)
-	python -m compression.benchmark $(MODEL_DIR) --data $(DATA)
+	python -m compression.benchmark $(MODEL_DIR) --data $(DATA) --test
 
 $(LAC):
 	python -m compression.lac --download $(LAC)

@@ -110,7 +110,10 @@ def calibration(rec: raner.Recognizer, sentences, bins: int = 10) -> dict:
     return {"variant": rec.variant, "entities": len(pairs), "ece": round(ece, 4), "bins": table}
 
 
-def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000, cold_runs: int = 3) -> dict:
+def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000, cold_runs: int = 3,
+        test: bool = False) -> dict:
+    """Sizes, latencies, cold starts and (with ``data``) the cache workload and calibration on dev; F1, agreement and
+    throughput on the reserved test split only with ``test``, for a model directory that ships (never a candidate)."""
     base = raner.load(model, cache_size=0)
     names = list(base.variants)
     manifest = base.manifest
@@ -138,20 +141,21 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
                 for t in time_variants(forms, [sentences["typical"]], repeats=repeats, warmup=100):
                     result["variants"][name]["latency"]["typical"][t.variant] = {
                         "median_ms": t.median_ms, "p95_ms": t.p95_ms}
-    test = read_conll(data / "test.txt") if data and (data / "test.txt").is_file() else None
-    if test:
-        texts = [s.text for s in test]
+    reserved = read_conll(data / "test.txt") if test and data and (data / "test.txt").is_file() else None
+    if reserved:
+        texts = [s.text for s in reserved]
         ref = raner.load(model, "fp32" if "fp32" in names else names[-1], cache_size=0)
         for name in names:
             rec = raner.load(model, name, cache_size=0, batch_size=64)
             print(f"test F1 and throughput: {name}", flush=True)
-            result["variants"][name]["test"] = evaluate(rec, test)
+            result["variants"][name]["test"] = evaluate(rec, reserved)
             t0 = time.perf_counter()
             rec.predict_batch(texts)
             secs = time.perf_counter() - t0
             result["variants"][name]["throughput_chars_per_s"] = round(sum(map(len, texts)) / secs)
             agree = agreement(ref, rec, texts)
             result["variants"][name]["agreement_with_fp32"] = agree["agreement"]
+    if data and (data / "dev.txt").is_file():
         dev = read_conll(data / "dev.txt")
         result["cache"] = cache_workload(raner.load(model, cache_size=0), [s.text for s in dev], cache_requests)
         print("calibration on dev", flush=True)
@@ -236,6 +240,9 @@ def plots(result: dict, folder: Path) -> list[str]:
 
 def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
     m = result["machine"]
+    f1_note = (f"F1: entity-level exact match on `{result.get('data')}/test.txt`."
+               if any("test" in r for r in result["variants"].values())
+               else "No F1 (the reserved test split is scored only with `--test`, for the model that ships).")
     lines = [f"# Benchmarks: {result['model']}", "",
              f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores), onnxruntime {m['onnxruntime']}, "
              f"Python {m['python']}, by `python -m compression.benchmark models/{result['model']}`. "
@@ -243,8 +250,7 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run (each "
              "call follows the other variants' calls, whose tables push its own out of the CPU caches); *alone*: "
              "each variant timed by itself, as a server running only that variant sees it, without and with entity "
-             "scores (the app asks for scores: the CRF's forward-backward on top of decoding). "
-             f"F1: entity-level exact match on `{result.get('data')}/test.txt`.", "",
+             "scores (the app asks for scores: the CRF's forward-backward on top of decoding). " + f1_note, "",
              "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) "
              "| typical ms (1t / 2t) | typical ms alone (1t; plain / scores) | p95 typical (1t) | long ms (1t) "
              "| chars/s (batched) | cold start (s) | peak RSS (MB) |",
@@ -302,9 +308,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cache-requests", type=int, default=5000, help="requests in the result-cache workload")
     ap.add_argument("--cold-runs", type=int, default=3, help="fresh processes per variant for cold start and RSS")
     ap.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md", help="markdown report to write")
+    ap.add_argument("--test", action="store_true",
+                    help="also F1, agreement and throughput on DATA/test.txt: a reserved split, only for the model "
+                         "directory that ships, never while candidates are compared")
     args = ap.parse_args(argv)
     data = args.data if args.data and args.data.is_dir() else None
-    result = run(args.model, data, args.repeats, args.cache_requests, args.cold_runs)
+    result = run(args.model, data, args.repeats, args.cache_requests, args.cold_runs, test=args.test)
     report = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     (args.model / "benchmark.json").write_text(report, encoding="utf-8")
     plot_dir = args.report.parent / "docs" / "plots"

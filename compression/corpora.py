@@ -928,12 +928,14 @@ def dedupe(train: list[Sentence], held_out: list[Sentence]) -> list[Sentence]:
 
 
 def windows(text: str, n: int) -> set[str]:
+    """The normalized text's ``n``-character windows; a text shorter than ``n`` is its own one window."""
     text = normalize(text)
-    return {text[i : i + n] for i in range(len(text) - n + 1)}
+    return {text[i : i + n] for i in range(len(text) - n + 1)} if len(text) >= n else {text}
 
 
 def shares_window(a_texts: list[str], b_texts: list[str], n: int = 12) -> list[int]:
-    """Indices of the texts of ``a_texts`` that share an ``n``-character window with any text of ``b_texts``."""
+    """Indices of the texts of ``a_texts`` that share an ``n``-character window with any text of ``b_texts`` (a text
+    shorter than ``n`` is its own window: it counts when the other side holds the same short text)."""
     b = set()
     for t in b_texts:
         b |= windows(t, n)

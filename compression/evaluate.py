@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import raner
+from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
 from .data import Sentence, read_conll
@@ -56,8 +57,9 @@ def read_set(path: str | Path, markup: bool | None = None) -> list[Sentence]:
 
 
 def known_entities(train: Sequence[Sentence]) -> set[tuple[str, str]]:
-    """Every (entity text, type) of the training sentences."""
-    return {(s.text[a:b], k) for s in train for k, a, b in tags_to_spans(s.tags)}
+    """Every (entity text, type) of the training sentences, the text normalized as the runtime reads it (MSRA writes
+    digits and letters full width: ７国集团 and 7国集团 are one name)."""
+    return {(normalize(s.text[a:b]), k) for s in train for k, a, b in tags_to_spans(s.tags)}
 
 
 def seen_unseen_recall(rec: raner.Recognizer, sentences: list[Sentence], train: list[Sentence]) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
 Span = tuple[str, int, int]
@@ -28,13 +29,13 @@ def score_spans(gold: Iterable[Iterable[Span]], pred: Iterable[Iterable[Span]]) 
 
 def recall_by_group(texts: Sequence[str], gold: Iterable[Iterable[Span]], pred: Iterable[Iterable[Span]],
                     known: set[tuple[str, str]]) -> dict:
-    """Recall of gold entities whose (text, type) is in ``known`` ("seen") vs the rest ("unseen"),
+    """Recall of gold entities whose (normalized text, type) is in ``known`` ("seen") vs the rest ("unseen"),
     overall and per type."""
     counts: dict[str, list[int]] = {}
     for text, g, p in zip(texts, gold, pred, strict=True):
         got = set(p)
         for kind, a, b in g:
-            group = "seen" if (text[a:b], kind) in known else "unseen"
+            group = "seen" if (normalize(text[a:b]), kind) in known else "unseen"
             for key in (group, f"{group} {kind}"):
                 hit_total = counts.setdefault(key, [0, 0])
                 hit_total[0] += (kind, a, b) in got

@@ -15,7 +15,7 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     export.main([str(out), "--data", str(tiny_corpus)])
     report = tmp_path / "BENCH.md"
     benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "5", "--cache-requests", "200",
-                    "--cold-runs", "1", "--report", str(report)])
+                    "--cold-runs", "1", "--report", str(report), "--test"])
     result = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
     assert set(result["variants"]) == {"fp32", "int8", "int8-emb4"}
     for r in result["variants"].values():
@@ -37,3 +37,17 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     text = report.read_text(encoding="utf-8")
     assert "| int8 |" in text and result["machine"]["cpu"] in text and "typical ms alone (1t; plain / scores)" in text
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
+
+
+def test_benchmark_leaves_the_reserved_split_alone_unless_asked(tiny_corpus, tmp_path):
+    """A candidate is benchmarked for speed; test F1 is for the model that ships (--test)."""
+    out = tmp_path / "tiny"
+    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
+                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
+    export.main([str(out), "--data", str(tiny_corpus)])
+    report = tmp_path / "BENCH.md"
+    benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "3", "--cache-requests", "50",
+                    "--cold-runs", "1", "--report", str(report)])
+    result = json.loads((out / "benchmark.json").read_text(encoding="utf-8"))
+    assert not any("test" in r for r in result["variants"].values()) and "calibration" in result
+    assert "scored only with `--test`" in report.read_text(encoding="utf-8")

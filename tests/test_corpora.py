@@ -241,6 +241,8 @@ def test_dedupe_and_window_check():
     a = ["甲乙丙丁戊己庚辛壬癸子丑寅", "甲乙丙丁戊己庚辛壬癸子", "无关"]
     b = ["xx甲乙丙丁戊己庚辛壬癸子丑yy"]
     assert shares_window(a, b) == [0]  # the second shares only 11 characters
+    short = ["新华社北京电", "新华社电"]
+    assert shares_window(short, ["新华社北京电", "新华社北京电十二日讯"]) == [0]  # a short text: only as a whole text
     assert shares_window(a, b, n=11) == [0, 1]
 
 
@@ -297,3 +299,17 @@ def test_real_corpora_counts_are_sane():
             assert len(s.text) == len(s.tags) and all(len(k) == 3 for k, _, _ in tags_to_spans(s.tags))
         kinds = corpus.stats.entities["train"]
         assert min(kinds["PER"], kinds["LOC"], kinds["ORG"]) > 150
+
+
+@pytest.mark.slow
+def test_no_extra_text_repeats_a_reserved_sentence():
+    """The unlabelled headlines (distillation) and the listed-company names (lexicon) share no 12-character window,
+    nor a whole short sentence, with MSRA test: the reserved split that is here."""
+    headlines = DEFAULT_CORPORA / "unlabeled" / "nlpcc2017-headlines.txt"
+    if not headlines.is_file() or not (DEFAULT_CORPORA / "msra" / "test.txt").is_file():
+        pytest.skip(f"corpora not found at {DEFAULT_CORPORA}")
+    test = [s.text for s in read_msra_test()]
+    extra = headlines.read_text(encoding="utf-8").splitlines()
+    companies = Path(__file__).resolve().parent.parent / "compression" / "gazetteers" / "listed_companies.txt"
+    extra += companies.read_text(encoding="utf-8").splitlines()
+    assert shares_window(test, [t for t in extra if t.strip()]) == []

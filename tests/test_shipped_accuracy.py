@@ -19,8 +19,8 @@ def test_default_variant_scores_what_its_manifest_says(msra):
     rec = raner.load(cache_size=0)
     result = evaluate(rec, read_msra_test(msra.parent))
     recorded = rec.manifest.variants[rec.variant].metrics["test"]
+    # a consistency check, never a floor: the reserved split reports the shipped model, it does not pass or fail one
     assert result["overall"]["f1"] == pytest.approx(recorded["overall"]["f1"], abs=0.002)
-    assert result["overall"]["f1"] >= 0.90  # measured 0.909 (docs/ACCURACY.md); the 0.925 is not reached
     for kind in ("PER", "LOC", "ORG"):
         assert result[kind]["f1"] == pytest.approx(recorded[kind]["f1"], abs=0.003)
 
