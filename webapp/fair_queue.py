@@ -28,11 +28,6 @@ def queue_target(path: str) -> str | None:
     return None
 
 
-def joins_queue(path: str) -> bool:
-    """Whether a POST to ``path`` puts an event into Gradio's queue."""
-    return queue_target(path) is not None
-
-
 class FairQueue:
     """ASGI middleware: a POST that joins Gradio's queue (the page's join or the simple API's call) is refused with
     429 when its visitor already has ``limit`` events waiting in the queue (``waiting(visitor)``) or joining right
