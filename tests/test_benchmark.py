@@ -8,11 +8,18 @@ from compression import benchmark, export, train
 pytestmark = pytest.mark.slow  # trains, exports and times a tiny model
 
 
-def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
-    out = tmp_path / "tiny"
+@pytest.fixture(scope="module")
+def tiny(tiny_corpus, tmp_path_factory):
+    """A tiny model trained and exported once for this module's tests."""
+    out = tmp_path_factory.mktemp("bench") / "tiny"
     train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
                 "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
     export.main([str(out), "--data", str(tiny_corpus)])
+    return out
+
+
+def test_benchmark_writes_json_report_and_plots(tiny, tiny_corpus, tmp_path):
+    out = tiny
     report = tmp_path / "BENCH.md"
     benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "5", "--cache-requests", "200",
                     "--cold-runs", "1", "--report", str(report), "--test"])
@@ -39,12 +46,9 @@ def test_benchmark_writes_json_report_and_plots(tiny_corpus, tmp_path):
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
 
 
-def test_benchmark_leaves_the_reserved_split_alone_unless_asked(tiny_corpus, tmp_path):
+def test_benchmark_leaves_the_reserved_split_alone_unless_asked(tiny, tiny_corpus, tmp_path):
     """A candidate is benchmarked for speed; test F1 is for the model that ships (--test)."""
-    out = tmp_path / "tiny"
-    train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "8", "--char-dim", "8",
-                "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1"])
-    export.main([str(out), "--data", str(tiny_corpus)])
+    out = tiny
     report = tmp_path / "BENCH.md"
     benchmark.main([str(out), "--data", str(tiny_corpus), "--repeats", "3", "--cache-requests", "50",
                     "--cold-runs", "1", "--report", str(report)])
