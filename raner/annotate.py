@@ -31,6 +31,8 @@ CHUNK = 256
 MAX_FIELD_BYTES = 16 * 1024 * 1024  # one CSV field; longer ones are reported as a bad row, not a crash
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting with these as a formula
 MAX_ERRORS_KEPT = 20  # bad rows listed in the result (all are counted)
+NOT_UTF8 = "not UTF-8 text (save the file as UTF-8)"
+_UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of each byte UTF-8 cannot decode
 
 
 @dataclass
@@ -76,10 +78,6 @@ def read_docs(path: Path, column: str = "text") -> Iterator[Doc]:
         else:
             for n, line in enumerate(f, 1):
                 yield Doc("", {}, n, NOT_UTF8) if _UNDECODED.search(line) else Doc(line.rstrip("\r\n"), {}, n)
-
-
-NOT_UTF8 = "not UTF-8 text (save the file as UTF-8)"
-_UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of each byte UTF-8 cannot decode
 
 
 def _jsonl_doc(line: str, n: int) -> Doc:

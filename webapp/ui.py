@@ -30,6 +30,7 @@ LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
 BULK_PREFIX = "raner-bulk-"
 BULK_SUFFIXES = (".txt", ".jsonl", ".csv")
 log = logging.getLogger("raner.webapp")
+UPLOAD_GONE = "that upload is gone (a job already read it, or it expired); upload the file again"
 
 
 def header_html(default, machine: dict | None = None) -> str:
@@ -37,8 +38,10 @@ def header_html(default, machine: dict | None = None) -> str:
     machine the benchmark ran on."""
     facts = [f"{default.size_mb:.1f} MB"]
     if default.ms_a_sentence:
-        cpu = (machine or {}).get("cpu")
-        on = f" ({cpu}, {machine.get('cores')} cores)" if cpu and machine.get("cores") else f" ({cpu})" if cpu else ""
+        machine = machine or {}
+        where = [str(machine["cpu"])] if machine.get("cpu") else []
+        where += [f"{machine['cores']} cores"] if where and machine.get("cores") else []
+        on = f" ({', '.join(where)})" if where else ""
         facts.append(f"{default.ms_a_sentence:.1f} ms a sentence on one CPU thread{on}")
     if default.f1 is not None:
         facts.append(f"F1 {default.f1:.3f} across news, social media, résumés and web news")
@@ -86,7 +89,7 @@ def uploaded_file(payload, upload_root: Path, limits: Limits) -> tuple[Path, str
     if not real.is_relative_to(upload_root) or real.parent == upload_root:
         raise user_error("that file was not uploaded to this server; upload it with the file box")
     if not real.is_file():  # inside the upload folder, but read by a job already or cleaned up
-        raise user_error("that upload is gone (a job already read it, or it expired); upload the file again")
+        raise user_error(UPLOAD_GONE)
     name = payload.get("orig_name") if isinstance(payload.get("orig_name"), str) else real.name
     name = "".join(ch for ch in name if ch.isprintable()) or real.name  # NUL or control characters in a sent name
     if real.suffix.lower() not in BULK_SUFFIXES:
@@ -106,14 +109,11 @@ def take_upload(src: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     own = folder / f"in-{secrets.token_hex(8)}{src.suffix.lower()}"
     try:
-        try:
-            os.link(src, own)
-        except FileNotFoundError:
-            raise
-        except OSError:  # a file system without hard links
-            shutil.copyfile(src, own)
+        os.link(src, own)
     except FileNotFoundError:
-        raise user_error("that upload is gone (a job already read it); upload the file again") from None
+        raise user_error(UPLOAD_GONE) from None
+    except OSError:  # a file system without hard links
+        shutil.copyfile(src, own)
     src.unlink(missing_ok=True)
     return own
 
