@@ -29,8 +29,8 @@ class UserDictionary:
             if allowed is not None and kind not in allowed:
                 raise ValueError(f"user dictionary type {kind!r} for {word!r} is not one of {sorted(allowed)}")
             self.words[normalize(word)] = kind
-        self.max_len = max((len(w) for w in self.words), default=0)
         self._lengths = sorted({len(w) for w in self.words}, reverse=True)  # only lengths some word has are tried
+        self.max_len = self._lengths[0] if self._lengths else 0
 
     @classmethod
     def read(cls, path: str | Path, types: Iterable[str] | None = None) -> UserDictionary:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .limits import visitor_of, visitor_refusal
-from .rest import error_response
+from .rest import error_response, route_of
 
 JOIN = "/gradio_api/queue/join"
 CALL = "/gradio_api/call/"  # the simple API's POST /gradio_api/call/<name> and /call/v2/<name> join the queue too
@@ -19,7 +19,7 @@ def queue_target(path: str) -> str | None:
     """What a POST to ``path`` puts into Gradio's queue: ``""`` for the page's join (the event is in the body), the
     API name for a simple-API call, None for any other route (repeated and trailing slashes as the router reads
     them)."""
-    path = "/" + "/".join(part for part in path.split("/") if part)
+    path = route_of(path)
     if path == JOIN:
         return ""
     rest = path[len(CALL):].split("/") if path.startswith(CALL) else []

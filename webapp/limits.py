@@ -61,8 +61,8 @@ class Limits:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
-        """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a positive
-        integer."""
+        """Limits with the ``ENV`` overrides applied; ConfigError naming the variable if one is not a whole number
+        of at least 1 (0 too where ``ZERO_ALLOWED``). ``SPACE_ID`` set (a Hugging Face Space) trusts one proxy."""
         env = os.environ if environ is None else environ
         values = {"proxy_hops": 1} if env.get("SPACE_ID") else {}
         for f in fields(cls):

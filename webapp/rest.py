@@ -261,6 +261,11 @@ ERRORS = {
 }
 
 
+def route_of(path: str) -> str:
+    """A request path as the router matches it: repeated and trailing slashes dropped."""
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
 def error_response(message: str, status: int, headers: dict | None = None) -> JSONResponse:
     """The one error shape of the REST API; 429 and 503 say when to come back."""
     headers = dict(headers or {})

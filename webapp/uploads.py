@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .limits import visitor_of
-from .rest import error_response
+from .rest import error_response, route_of
 
 UPLOAD = "/gradio_api/upload"
 
@@ -43,8 +43,7 @@ class UploadBudget:
         self._receiving = 0  # uploads under way, each counted at the most one upload can hold
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = "/" + "/".join(p for p in scope.get("path", "").split("/") if p)
-        if scope["type"] != "http" or scope.get("method") != "POST" or path != UPLOAD:
+        if scope["type"] != "http" or scope.get("method") != "POST" or route_of(scope.get("path", "")) != UPLOAD:
             await self.app(scope, receive, send)
             return
         now, visitor = self.clock(), visitor_of(Request(scope), self.hops)
