@@ -602,6 +602,14 @@ def test_a_call_to_an_unknown_api_name_is_a_plain_404(asgi):
     assert asgi.post("/gradio_api/call/ner", json={"data": ["马云在杭州", "", ""]}).status_code == 200
 
 
+def test_a_call_whose_arguments_cannot_be_read_is_a_400(asgi):
+    """/call/v2/<name> takes the API's parameters by name; Gradio answered any other body with a 500 and a trace."""
+    for body in ({"data": ["马云"]}, {"data": 5}, {}, {"text": "马云", "nope": 1}):
+        r = asgi.post("/gradio_api/call/v2/ner", json=body)
+        assert r.status_code == 400 and "cannot be read" in r.json()["error"], (body, r.status_code, r.text[:200])
+    assert asgi.post("/gradio_api/call/v2/ner", json={"text": "马云在杭州"}).status_code == 200
+
+
 def test_gradios_direct_routes_do_not_run_beside_the_queue(asgi):
     """/gradio_api/run/<name> and /gradio_api/api/<name> would run an event outside the queue's worker and visitor
     bounds: the app closes them (the queue's api_open=False)."""

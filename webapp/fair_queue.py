@@ -32,7 +32,7 @@ class FairQueue:
     """ASGI middleware: a POST that joins Gradio's queue (the page's join or the simple API's call) is refused with
     429 when its visitor already has ``limit`` events waiting in the queue (``waiting(visitor)``) or joining right
     now (counted here until Gradio answers the join, so a burst of simultaneous joins is bounded too); a call to an
-    API name not in ``names`` gets 404 before Gradio sees it."""
+    API name not in ``names`` gets 404 before Gradio sees it, and one whose arguments Gradio cannot read 400."""
 
     def __init__(self, app: ASGIApp, waiting: Callable[[str], int], limit: int, hops: int = 0,
                  names: frozenset[str] | None = None):
@@ -52,8 +52,25 @@ class FairQueue:
             await error_response(visitor_refusal(self.limit), 429)(scope, receive, send)
             return
         self._joining[visitor] += 1
+        held: list = []  # a 500 that Gradio's own error handler sends just before its exception reaches us
+        sent = False
+
+        async def hold_500(message) -> None:
+            nonlocal sent
+            if held or (message["type"] == "http.response.start" and message["status"] == 500):
+                held.append(message)
+            else:
+                sent = True
+                await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, hold_500)
+            for message in held:  # a 500 without an exception behind it goes out as it was
+                await send(message)
+        except (TypeError, ValueError) as e:  # a body Gradio cannot map onto the API (v2's keywords): 400, not 500
+            if sent:
+                raise
+            await error_response(f"the call's arguments cannot be read: {str(e)[:300]}", 400)(scope, receive, send)
         finally:
             self._joining[visitor] -= 1
             if not self._joining[visitor]:
