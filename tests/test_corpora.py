@@ -12,6 +12,7 @@ from compression.corpora import (
     DEFAULT_CORPORA,
     dedupe,
     drop_celestial_bodies,
+    drop_competitions,
     extend_surname_titles,
     fill_country_names,
     places_in,
@@ -23,6 +24,8 @@ from compression.corpora import (
     read_weibo,
     shares_window,
     split_place,
+    tag_bare_surname_titles,
+    trim_scenic_areas,
 )
 from compression.data import Sentence, read_conll
 from raner.spans import tags_to_spans
@@ -176,6 +179,28 @@ def test_celestial_bodies_are_not_places_but_names_holding_one_are():
     assert drop_celestial_bodies("太阳能公司", [("ORG", 0, 5)]) == ([("ORG", 0, 5)], 0)
 
 
+def test_competitions_are_no_organisations_but_their_governing_bodies_are():
+    text = "英超和欧冠联赛由欧足联管理"
+    spans = [("ORG", 0, 2), ("ORG", 3, 7), ("ORG", 8, 11)]
+    assert drop_competitions(text, spans) == ([("ORG", 8, 11)], 2)
+
+
+def test_scenic_area_nouns_end_outside_the_place():
+    text = "黄山风景区和景区都开放，武夷山公园也是"
+    spans = [("LOC", 0, 5), ("LOC", 6, 8), ("LOC", 12, 17)]
+    assert trim_scenic_areas(text, spans) == ([("LOC", 0, 2), ("LOC", 12, 17)], 1)
+    assert trim_scenic_areas("景区", [("ORG", 0, 2)]) == ([("ORG", 0, 2)], 0)
+
+
+def test_untagged_surname_and_title_become_one_person():
+    assert tag_bare_surname_titles("市民吴先生说，张某某和李女士", []) == (
+        [("PER", 2, 5), ("PER", 7, 10), ("PER", 11, 14)], 3)
+    # 某 as "some", a title after a name or inside a word, a surname already tagged, or no surname: left alone
+    for text, spans in [("张某些人", []), ("孙晶孙女士", [("PER", 0, 2), ("PER", 2, 3)]), ("主任先生", []),
+                        ("由于先生的", []), ("女士们、先生们", []), ("王王先生", [])]:
+        assert tag_bare_surname_titles(text, spans) == (spans, 0), text
+
+
 def test_surname_title_rule_needs_a_surname_and_a_free_title():
     spans, after, before = extend_surname_titles("欧阳先生和李总理", [("PER", 0, 2), ("PER", 5, 6)])
     assert spans == [("PER", 0, 4), ("PER", 5, 6)] and (after, before) == (1, 0)
@@ -293,7 +318,8 @@ def test_real_corpora_counts_are_sane():
     assert c["msra"].stats.rules["train"]["single_char_loc_dropped"] == 5170
     assert c["msra"].stats.rules["train"]["celestial_body_loc_dropped"] == 271
     msra = c["msra"].stats.entities["train"]
-    assert (msra["PER"], msra["LOC"] + 5170 + 271, msra["ORG"]) == (15647, 32568, 18300)  # the README's counts
+    tagged = c["msra"].stats.rules["train"]["bare_surname_title_tagged"]
+    assert (msra["PER"] - tagged, msra["LOC"] + 5170 + 271, msra["ORG"]) == (15647, 32568, 18300)  # the README's
     for corpus in c.values():
         for s in corpus.train[:2000] + corpus.dev:
             assert len(s.text) == len(s.tags) and all(len(k) == 3 for k, _, _ in tags_to_spans(s.tags))
