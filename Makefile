@@ -51,9 +51,9 @@ STUDENT_TEXT = a smaller network (no LAC encoder; 96 BiLSTM units, 2 heads, 64-d
 model: runs/multi/model.fp32.onnx runs/student-more/model.pruned-int8-emb4.onnx
 	python -m compression.cut_bigrams runs/multi runs/multi-cut --min-count 3 --data $(DATA)
 	python -m compression.release runs/multi $(MODEL_DIR) --variants int8-emb4 --adopt runs/multi-cut:fp32=fp32 \
-		--adopt runs/multi:fp32=teacher --adopt runs/student-more:pruned-int8-emb4=student --default student --data $(DATA) \
+		--adopt runs/multi:fp32=teacher --adopt runs/student-more:pruned-int8-emb4=student --default student --data $(DATA) --test \
 		--describe "int8-emb4=$(INT8_TEXT)" --describe "fp32=$(FP32_TEXT)" --describe "teacher=$(TEACHER_TEXT)" --describe "student=$(STUDENT_TEXT)"
-	python -m compression.add_companies $(MODEL_DIR) --data $(DATA)
+	python -m compression.add_companies $(MODEL_DIR) --data $(DATA) --test
 	python -m compression.benchmark $(MODEL_DIR) --data $(DATA) --test
 
 $(LAC):

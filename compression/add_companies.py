@@ -5,7 +5,8 @@ python -m compression.add_companies models/multi-base [--data build/data/multi]
 Each lexicon file the variants read is rewritten in place (compression.gazetteer: names cleaned of market marks,
 those a dictionary already types as a person or place, everyday words, airports and ports left out). The networks are
 not retrained: they already read a dictionary's organisation entries. Running it again changes nothing. With --data,
-every variant is scored again (dev.txt, the per-corpus dev files and test.txt) into the manifest.
+every variant is scored again (dev.txt and the per-corpus dev files; test.txt only with --test, for the shipped
+directory) into the manifest.
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir", type=Path, help="served model directory whose lexicon gains the companies")
     ap.add_argument("--names", type=Path, default=LISTED_COMPANIES, help="list of company short names, one a line")
-    ap.add_argument("--data", type=Path, help="folder with dev.txt and test.txt: score every variant again")
+    ap.add_argument("--data", type=Path, help="folder with dev.txt: score every variant again")
+    ap.add_argument("--test", action="store_true",
+                    help="with --data, its reserved test.txt too: only for the directory that ships, never a candidate")
     args = ap.parse_args(argv)
     manifest = read_manifest(args.model_dir)
     names, jieba = company_names(args.names), jieba_words()
@@ -44,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
               f"({len(updated) - len(lexicon)} new words); "
               f"{len(lexicon)} -> {len(updated)} words")
     if args.data:
-        score_variants(args.model_dir, args.data, test=True)
+        score_variants(args.model_dir, args.data, test=args.test)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ python -m compression.release runs/multi models/multi-base --variants int8-emb4,
 
 The first of --variants is the default unless --default names another. Each served graph has its two one-way LSTMs
 fused into one bidirectional node (compression.bilstm_fusion: the same tags, less time). --data scores every variant
-on its dev.txt (and test.txt) into the manifest; the benchmark is a further step (python -m compression.benchmark).
+on its dev.txt (with --test, for the directory that ships, test.txt too) into the manifest; the benchmark is a
+further step (python -m compression.benchmark).
 """
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def main(argv: list[str] | None = None) -> None:
                     help="a variant's one-line description in the served directory (repeatable)")
     ap.add_argument("--default", help="the served default (default: the first of --variants)")
     ap.add_argument("--data", type=Path, default=None,
-                    help="folder with dev.txt (and test.txt): score every variant there into the manifest")
+                    help="folder with dev.txt: score every variant there into the manifest")
+    ap.add_argument("--test", action="store_true",
+                    help="with --data, its reserved test.txt too: only for the directory that ships, never a candidate")
     args = ap.parse_args(argv)
     texts = dict(d.split("=", 1) for d in args.describe)
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     write_manifest(args.out, replace(manifest, variants=measured,
                                      default_variant=args.default or manifest.default_variant))
     if args.data:
-        score_variants(args.out, args.data, test=True)
+        score_variants(args.out, args.data, test=args.test)
     print(f"wrote {args.out}: {', '.join(read_manifest(args.out).variants)}")
 
 

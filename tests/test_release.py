@@ -53,7 +53,7 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     out = tmp_path / "served"
     release.main([str(big), str(out), "--variants", "int8-emb4,fp32", "--adopt", f"{small}:int8-emb4=student",
                   "--describe", "student=the small one", "--describe", "fp32=the big one", "--default", "student",
-                  "--data", str(tiny_corpus)])
+                  "--data", str(tiny_corpus), "--test"])
     m = read_manifest(out)
     assert list(m.variants) == ["int8-emb4", "fp32", "student"] and m.default_variant == "student"
     assert m.name == "served" and m.variants["student"].description == "the small one"
@@ -64,6 +64,9 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     assert student.inputs == {"bigrams": "student.bigrams.txt"}  # its own bigrams; the same vocab.txt is shared
     assert student.crf == "student.crf.npz" and student.file == "model.student.onnx"
     assert "dev" in student.metrics and "test" in student.metrics
+    candidate = tmp_path / "candidate"  # without --test the reserved split stays unread
+    release.main([str(big), str(candidate), "--variants", "fp32", "--data", str(tiny_corpus)])
+    assert set(read_manifest(candidate).variants["fp32"].metrics) == {"dev"}
     assert student.extra["training"]["args"]["hidden"] == 4  # how the student was trained travels with it
     assert all(op_counts(out / v.file).get(lstm, 0) <= 1 for v in m.variants.values()
                for lstm in ("LSTM", "DynamicQuantizeLSTM"))  # served graphs: one bidirectional LSTM each
