@@ -260,14 +260,20 @@ def is_surname(name: str) -> bool:
     return (len(name) == 1 and name in SURNAMES) or name in COMPOUND_SURNAMES
 
 
+def covered(n: int, spans: list[Span]) -> list[bool]:
+    """For each of a text's ``n`` characters, whether a span covers it."""
+    taken = [False] * n
+    for _, a, b in spans:
+        taken[a:b] = [True] * (b - a)
+    return taken
+
+
 def extend_surname_titles(text: str, spans: list[Span]) -> tuple[list[Span], int, int]:
     """Guideline: surname + 某/女士/先生/小姐/老师/总 and 老X/小X are one PER including that word.
 
     Returns the new spans, how many were extended over a following title word and how many over a 老/小 before them.
     """
-    taken = [False] * len(text)
-    for _, a, b in spans:
-        taken[a:b] = [True] * (b - a)
+    taken = covered(len(text), spans)
     out, after, before = [], 0, 0
     for kind, a, b in spans:
         if kind == "PER" and is_surname(text[a:b]):
@@ -304,16 +310,14 @@ def tag_bare_surname_titles(text: str, spans: list[Span]) -> tuple[list[Span], i
     """Guideline: surname + 女士/先生/小姐/某 is one PER (张某, 李女士); tag it where the corpus left all of it as
     plain text. Only common surnames not after another surname-like character of a name (the 孙 in 孙晶孙女士 is
     one), and 某 only as a title (not 某些, 某地)."""
-    taken = [False] * len(text)
-    for _, a, b in spans:
-        taken[a:b] = [True] * (b - a)
+    taken = covered(len(text), spans)
     out, n = list(spans), 0
     for i, ch in enumerate(text[:-1]):
-        if ch not in BARE_SURNAMES or taken[i]:
+        word = next((w for w in BARE_TITLES if text.startswith(w, i + 1)), None) if ch in BARE_SURNAMES else None
+        if not word or taken[i]:
             continue
-        word = next((w for w in BARE_TITLES if text.startswith(w, i + 1)), None)
-        end = i + 1 + len(word) if word else i
-        if not word or any(taken[i + 1 : end]) or (i > 0 and text[i - 1] in BARE_SURNAMES and not taken[i - 1]):
+        end = i + 1 + len(word)
+        if any(taken[i + 1 : end]) or (i > 0 and text[i - 1] in BARE_SURNAMES and not taken[i - 1]):
             continue
         if text[max(i - 1, 0) : i + 1] in WORDS_ENDING_IN_SURNAME:
             continue

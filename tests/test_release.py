@@ -64,15 +64,15 @@ def test_release_keeps_only_the_chosen_variants_and_their_files(runs, tmp_path, 
     assert student.inputs == {"bigrams": "student.bigrams.txt"}  # its own bigrams; the same vocab.txt is shared
     assert student.crf == "student.crf.npz" and student.file == "model.student.onnx"
     assert "dev" in student.metrics and "test" in student.metrics
-    candidate = tmp_path / "candidate"  # without --test the reserved split stays unread
-    release.main([str(big), str(candidate), "--variants", "fp32", "--data", str(tiny_corpus)])
-    assert set(read_manifest(candidate).variants["fp32"].metrics) == {"dev"}
     assert student.extra["training"]["args"]["hidden"] == 4  # how the student was trained travels with it
     assert all(op_counts(out / v.file).get(lstm, 0) <= 1 for v in m.variants.values()
                for lstm in ("LSTM", "DynamicQuantizeLSTM"))  # served graphs: one bidirectional LSTM each
     for name, source, variant in (("int8-emb4", big, "int8-emb4"), ("fp32", big, "fp32"),
                                   ("student", small, "int8-emb4")):
         assert entities(out, name) == entities(source, variant), name
+    candidate = tmp_path / "candidate"  # without --test the reserved split stays unread
+    release.main([str(big), str(candidate), "--variants", "fp32", "--data", str(tiny_corpus)])
+    assert set(read_manifest(candidate).variants["fp32"].metrics) == {"dev"}
 
 
 def test_adopt_replaces_one_variant_and_leaves_the_other_files_byte_for_byte(runs, tmp_path, tiny_corpus):
