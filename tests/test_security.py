@@ -75,6 +75,23 @@ def test_a_bulk_job_reads_its_own_name_for_a_shared_upload(tmp_path):
     assert uploaded_file({"path": str(shared), "orig_name": "a\0b\x07.txt"}, root, Limits())[1] == "ab.txt"
 
 
+def test_an_upload_gone_is_told_the_same_way_without_hard_links(tmp_path, monkeypatch):
+    """On a file system without hard links the upload is copied; a path already taken still says upload again."""
+    from webapp import ui
+
+    def no_links(src, dst):
+        raise PermissionError("hard links not supported")
+
+    monkeypatch.setattr(ui.os, "link", no_links)
+    shared = tmp_path / "abc" / "news.txt"
+    shared.parent.mkdir()
+    shared.write_text("马云在杭州\n", encoding="utf-8")
+    own = ui.take_upload(shared, tmp_path / "jobs")
+    assert own.read_text(encoding="utf-8") == "马云在杭州\n" and not shared.exists()
+    with pytest.raises(Exception, match="upload the file again"):
+        ui.take_upload(shared, tmp_path / "jobs")
+
+
 def _bulk_fn_index(server: str) -> int:
     config = httpx.get(server + "/config").json()
     button = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "rl-bulk-run")

@@ -109,13 +109,21 @@ def take_upload(src: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     own = folder / f"in-{secrets.token_hex(8)}{src.suffix.lower()}"
     try:
-        os.link(src, own)
-    except FileNotFoundError:
+        _link_or_copy(src, own)
+    except FileNotFoundError:  # on either route
         raise user_error(UPLOAD_GONE) from None
-    except OSError:  # a file system without hard links
-        shutil.copyfile(src, own)
     src.unlink(missing_ok=True)
     return own
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link, or a copy on a file system without them; FileNotFoundError when ``src`` is gone."""
+    try:
+        os.link(src, dst)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        shutil.copyfile(src, dst)
 
 
 def highlight(text: str, entities) -> list[tuple[str, str | None]]:
