@@ -4,7 +4,8 @@ are (a retrained student replaced without rewriting, and adding to the history, 
 python -m compression.adopt models/multi-base runs/student:pruned-int8-emb4=student --describe "..." \\
     --data build/data/multi [--test] [--default student]
 
-The adopted graph is fused as ``compression.release`` fuses (one bidirectional LSTM node), measured, and with --data
+The adopted graph is rewritten as ``compression.release`` rewrites (one bidirectional LSTM node, the word-set sum
+split), measured, and with --data
 scored on dev.txt and the per-corpus dev files into the manifest, with --test on test.txt as well (a reserved split:
 only for the variant that ships, never while candidates are compared); the others keep their recorded scores.
 """
@@ -18,6 +19,7 @@ from raner.manifest import read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
 from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
+from .word_set_sum import split_word_set_sum_file
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     description = args.describe or (old.description if old else f"{variant} of {folder.name}")
     adopted = adopt_variant(args.model_dir, folder, variant, name, description)
     fuse_bilstm_file(args.model_dir / adopted.file)
+    split_word_set_sum_file(args.model_dir / adopted.file)
     manifest = read_manifest(args.model_dir).with_variant(remeasured(args.model_dir, adopted))
     write_manifest(args.model_dir, replace(manifest, default_variant=args.default or manifest.default_variant))
     if args.data:

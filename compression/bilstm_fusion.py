@@ -15,6 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from .graph_edit import replace_nodes
+
 LSTM_OPS = ("LSTM", "DynamicQuantizeLSTM")
 # The stacked inputs by index: ONNX LSTM's W, R, B (named by index, as in the files shipped on 2026-12-03, which
 # compression.recover reads), then DynamicQuantizeLSTM's scales and zero points (named so that
@@ -74,7 +76,7 @@ def fuse_bilstm(model: onnx.ModelProto) -> int:
     nodes = list(g.node)
     at = nodes.index(join)
     nodes[at : at + 1] = fused
-    _replace_nodes(g, _live(nodes, {o.name for o in g.output}))
+    replace_nodes(g, nodes)
     return 1
 
 
@@ -116,22 +118,3 @@ def _joining_concat(g: onnx.GraphProto, producer: dict[str, onnx.NodeProto], fwd
     if _attributes(joins[0]).get("axis") not in (2, -1):
         raise ValueError("the Concat joining the LSTM states is not on the feature axis; not the Tagger's graph")
     return joins[0]
-
-
-def _live(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:
-    """``nodes`` without those whose outputs nothing reads (repeated until none is left)."""
-    while True:
-        used = {i for n in nodes for i in n.input} | outputs
-        kept = [n for n in nodes if any(o in used for o in n.output)]
-        if len(kept) == len(nodes):
-            return kept
-        nodes = kept
-
-
-def _replace_nodes(g: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
-    used = {i for n in nodes for i in n.input}
-    weights = [w for w in g.initializer if w.name in used]
-    del g.node[:]
-    g.node.extend(nodes)
-    del g.initializer[:]
-    g.initializer.extend(weights)

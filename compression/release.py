@@ -5,7 +5,8 @@ python -m compression.release runs/multi models/multi-base --variants int8-emb4,
     --adopt runs/student:pruned-int8-emb4=student --describe "student=..." --data build/data/multi
 
 The first of --variants is the default unless --default names another. Each served graph has its two one-way LSTMs
-fused into one bidirectional node (compression.bilstm_fusion: the same tags, less time). --data scores every variant
+fused into one bidirectional node (compression.bilstm_fusion) and its word-set sum split into one Gather a slot
+(compression.word_set_sum): the same tags, less time. --data scores every variant
 on its dev.txt (with --test, for the directory that ships, test.txt too) into the manifest; the benchmark is a
 further step (python -m compression.benchmark).
 """
@@ -20,6 +21,7 @@ from raner.manifest import copy_model, read_manifest, write_manifest
 
 from .bilstm_fusion import fuse_bilstm_file
 from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
+from .word_set_sum import split_word_set_sum_file
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = read_manifest(args.out)
     for file in {v.file for v in manifest.variants.values()}:
         fuse_bilstm_file(args.out / file)
+        split_word_set_sum_file(args.out / file)
     measured = {n: remeasured(args.out, v) for n, v in manifest.variants.items()}
     write_manifest(args.out, replace(manifest, variants=measured,
                                      default_variant=args.default or manifest.default_variant))

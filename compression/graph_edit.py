@@ -1,0 +1,25 @@
+"""Editing an ONNX graph's node list: drop the nodes nothing reads and the weights no node reads."""
+from __future__ import annotations
+
+import onnx
+
+
+def live_nodes(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:
+    """``nodes`` without those whose outputs nothing reads (repeated until none is left)."""
+    while True:
+        used = {i for n in nodes for i in n.input} | outputs
+        kept = [n for n in nodes if any(o in used for o in n.output)]
+        if len(kept) == len(nodes):
+            return kept
+        nodes = kept
+
+
+def replace_nodes(g: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
+    """Give ``g`` these nodes (dead ones dropped) and only the initializers they read."""
+    nodes = live_nodes(nodes, {o.name for o in g.output})
+    used = {i for n in nodes for i in n.input}
+    weights = [w for w in g.initializer if w.name in used]
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.initializer[:]
+    g.initializer.extend(weights)
