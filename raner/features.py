@@ -100,6 +100,7 @@ class Featurizer:
             bigrams = BigramTable.from_dict(bigrams)
         self.chars, self.bigrams, self.lexicon, self.lac = chars, bigrams, lexicon, lac
         self.unk = chars[UNK]
+        self._char_ids = {**chars, " ": chars.get(char_key(" "), self.unk)}  # keyed by the character itself
         self.bigram_unk = bigrams.get(UNK, 1) if bigrams is not None and len(bigrams) else 0
 
     @property
@@ -108,8 +109,8 @@ class Featurizer:
 
     def encode(self, text: str) -> Encoded:
         """Ids for an already-normalized text (one id per character)."""
-        get, unk = self.chars.get, self.unk
-        chars = np.fromiter((get(char_key(c), unk) for c in text), dtype=np.int64, count=len(text))
+        get, unk = self._char_ids.get, self.unk
+        chars = np.array([get(c, unk) for c in text], dtype=np.int64)
         if self.bigrams is not None:
             codes = code_points(text)
             following = np.concatenate((codes[1:], _END_CODE))[: len(codes)]

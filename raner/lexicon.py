@@ -223,19 +223,18 @@ class Lexicon:
 
     def _word_sets(self, n: int, found: Matches, cells: Cells) -> np.ndarray:
         k = self.set_size
-        sets = np.zeros((n, len(POSITIONS), k), dtype=np.int64)
         wid = found.ids[cells.match]
         take = np.flatnonzero(wid)  # cells of words with an embedding id
-        pos, kind, match, wid = cells.pos[take], cells.kind[take], cells.match[take], wid[take]
-        cell = pos * len(POSITIONS) + kind
-        # each cell's words: longer first, then in start-then-end order (the order of the matches)
-        order = np.lexsort((match, found.start[match] - found.end[match], cell))
-        cell, pos, kind, wid = cell[order], pos[order], kind[order], wid[order]
-        first = np.flatnonzero(np.append(True, cell[1:] != cell[:-1]))
-        slot = np.arange(len(cell)) - np.repeat(first, np.diff(np.append(first, len(cell))))
-        keep = slot < k
-        sets[pos[keep], kind[keep], slot[keep]] = wid[keep]
-        return sets
+        cell, match, wid = (cells.pos * len(POSITIONS) + cells.kind)[take], cells.match[take], wid[take]
+        # each cell's words: longer first, then in start-then-end order (the order of the matches), as one sort key
+        lengths = found.end - found.start
+        span, count = int(lengths.max(initial=0)) + 1, len(lengths)
+        order = np.argsort((cell * span + span - 1 - lengths[match]) * count + match)
+        cell, wid = cell[order], wid[order]
+        slot = np.arange(len(cell)) - np.searchsorted(cell, cell)  # the word's place in its cell
+        sets = np.zeros((n * len(POSITIONS), k + 1), dtype=np.int64)
+        sets[cell, np.minimum(slot, k)] = wid  # words past the k-th land in a last column that is cut off
+        return sets[:, :k].reshape(n, len(POSITIONS), k)
 
 
 class Cells(NamedTuple):
@@ -246,19 +245,16 @@ class Cells(NamedTuple):
     kind: np.ndarray
 
 
+# a cell's B/M/E/S kind (its column in POSITIONS) by whether it is its word's first and last character: 2*last + first
+_KIND = np.array([1, 0, 2, 3])
+
+
 def _cells(found: Matches) -> Cells:
-    start, end = found.start, found.end
-    single = end - start == 1
-    rows = np.arange(len(start))
-    inner = np.maximum(end - start - 2, 0)  # characters strictly inside a word
-    inner_rows = np.repeat(rows, inner)
-    inner_pos = start[inner_rows] + 1 + np.arange(inner.sum()) - np.repeat(np.cumsum(inner) - inner, inner)
-    multi = rows[~single]
-    pos = np.concatenate((start[single], start[multi], end[multi] - 1, inner_pos))
-    match = np.concatenate((rows[single], multi, multi, inner_rows))
-    kind = np.concatenate((np.full(single.sum(), 3), np.zeros(len(multi), np.int64), np.full(len(multi), 2),
-                           np.ones(len(inner_rows), np.int64)))
-    return Cells(pos, match, kind)
+    start, lengths = found.start, found.end - found.start
+    match = np.repeat(np.arange(len(start)), lengths)
+    offset = np.arange(len(match)) - (np.cumsum(lengths) - lengths)[match]  # the cell's place in its word
+    kind = _KIND[(offset == 0) + 2 * (offset == lengths[match] - 1)]
+    return Cells(start[match] + offset, match, kind)
 
 
 def _mix(hashes: np.ndarray, codes_plus_one: np.ndarray) -> np.ndarray:
