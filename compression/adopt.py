@@ -17,9 +17,10 @@ from pathlib import Path
 
 from raner.manifest import read_manifest, write_manifest
 
-from .bilstm_fusion import fuse_bilstm_file
+from .bilstm_fusion import fuse_bilstm
+from .graph_edit import rewrite_file
 from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
-from .word_set_sum import split_word_set_sum_file
+from .word_set_sum import split_word_set_sum
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,8 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     old = before.variants.get(name)
     description = args.describe or (old.description if old else f"{variant} of {folder.name}")
     adopted = adopt_variant(args.model_dir, folder, variant, name, description)
-    fuse_bilstm_file(args.model_dir / adopted.file)
-    split_word_set_sum_file(args.model_dir / adopted.file)
+    rewrite_file(args.model_dir / adopted.file, fuse_bilstm, split_word_set_sum)
     manifest = read_manifest(args.model_dir).with_variant(remeasured(args.model_dir, adopted))
     write_manifest(args.model_dir, replace(manifest, default_variant=args.default or manifest.default_variant))
     if args.data:

@@ -9,8 +9,6 @@ ONNX Runtime spends about 15% less time on the student network. Runs on float (`
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -78,15 +76,6 @@ def fuse_bilstm(model: onnx.ModelProto) -> int:
     nodes[at : at + 1] = fused
     replace_nodes(g, nodes)
     return 1
-
-
-def fuse_bilstm_file(path: str | Path) -> int:
-    """``fuse_bilstm`` on an ONNX file, rewritten only when something was fused."""
-    model = onnx.load(str(path))
-    fused = fuse_bilstm(model)
-    if fused:
-        onnx.save(model, str(path))
-    return fused
 
 
 def _attributes(node: onnx.NodeProto) -> dict:

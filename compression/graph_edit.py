@@ -1,7 +1,20 @@
-"""Editing an ONNX graph's node list: drop the nodes nothing reads and the weights no node reads."""
+"""Editing an exported ONNX graph: rewrite a file in place, drop the nodes and the weights nothing reads."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import onnx
+
+
+def rewrite_file(path: str | Path, *rewrites: Callable[[onnx.ModelProto], int]) -> list[int]:
+    """Apply each rewrite (it edits the model in place and says how many places it changed) to an ONNX file, loaded
+    and saved once; the file is written only when something changed."""
+    model = onnx.load(str(path))
+    done = [rewrite(model) for rewrite in rewrites]
+    if any(done):
+        onnx.save(model, str(path))
+    return done
 
 
 def live_nodes(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from raner.manifest import copy_model, read_manifest, write_manifest
 
-from .bilstm_fusion import fuse_bilstm_file
+from .bilstm_fusion import fuse_bilstm
+from .graph_edit import rewrite_file
 from .model_dir import adopt_variant, parse_adopt, remeasured, score_variants
-from .word_set_sum import split_word_set_sum_file
+from .word_set_sum import split_word_set_sum
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,8 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         adopt_variant(args.out, folder, variant, name, texts.get(name, f"{variant} of {folder.name}"))
     manifest = read_manifest(args.out)
     for file in {v.file for v in manifest.variants.values()}:
-        fuse_bilstm_file(args.out / file)
-        split_word_set_sum_file(args.out / file)
+        rewrite_file(args.out / file, fuse_bilstm, split_word_set_sum)
     measured = {n: remeasured(args.out, v) for n, v in manifest.variants.items()}
     write_manifest(args.out, replace(manifest, variants=measured,
                                      default_variant=args.default or manifest.default_variant))

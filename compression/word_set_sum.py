@@ -7,8 +7,6 @@ same order, so the numbers are too.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
@@ -67,12 +65,3 @@ def _embeds(node: onnx.NodeProto | None, producer: dict[str, onnx.NodeProto]) ->
     if node is not None and node.op_type == "DequantizeLinear":
         node = producer.get(node.input[0])
     return node is not None and node.op_type in ("Gather", "GatherBlockQuantized") and WORD_SETS_INPUT in node.input
-
-
-def split_word_set_sum_file(path: str | Path) -> int:
-    """``split_word_set_sum`` on an ONNX file, rewritten only when something changed."""
-    model = onnx.load(str(path))
-    done = split_word_set_sum(model)
-    if done:
-        onnx.save(model, str(path))
-    return done

@@ -5,6 +5,8 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 
 from raner import DEFAULT_MODEL
@@ -14,6 +16,12 @@ from raner.spans import spans_to_tags
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = DEFAULT_MODEL
 MSRA = ROOT.parent / "shared" / "data" / "msra"
+
+
+def run_graph(path: Path, feeds: dict) -> np.ndarray:
+    """The first output of an ONNX file on the inputs it reads out of ``feeds``."""
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})[0]
 
 
 def write_conll(path: Path, items) -> None:

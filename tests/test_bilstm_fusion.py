@@ -1,19 +1,16 @@
 """The tagger's two one-way LSTMs fused into one bidirectional node compute the same emissions."""
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
-from compression.bilstm_fusion import fuse_bilstm, fuse_bilstm_file
+from compression.bilstm_fusion import fuse_bilstm
+from compression.graph_edit import rewrite_file
 from compression.model import NetConfig, Tagger
 from compression.onnx_info import op_counts
 from compression.quantization import quantize
 
-
-def run(path, feeds):
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})[0]
+from .conftest import run_graph
 
 
 @pytest.fixture(scope="module")
@@ -39,21 +36,21 @@ def test_fused_graph_has_one_bidirectional_lstm_and_the_same_emissions(exported,
     before = op_counts(d / f"{variant}.onnx")
     fused_path = tmp_path / f"{variant}.onnx"
     fused_path.write_bytes((d / f"{variant}.onnx").read_bytes())
-    assert fuse_bilstm_file(fused_path) == 1
+    assert rewrite_file(fused_path, fuse_bilstm) == [1]
     after = op_counts(fused_path)
     assert before[lstm] == 2 and after[lstm] == 1 and "GatherElements" not in after
     assert sum(after.values()) < sum(before.values()) - 15
     node = next(n for n in onnx.load(str(fused_path)).graph.node if n.op_type == lstm)
     assert onnx.helper.get_attribute_value(next(a for a in node.attribute if a.name == "direction")) == b"bidirectional"
     if variant == "fp32":  # a padded batch: every real position as before (float math, same order)
-        want, got = run(d / "fp32.onnx", feeds), run(fused_path, feeds)
+        want, got = run_graph(d / "fp32.onnx", feeds), run_graph(fused_path, feeds)
         for b, n in enumerate(lengths):
             np.testing.assert_allclose(got[b, :n], want[b, :n], rtol=1e-5, atol=1e-5)
     # one sentence a call (how INT8 variants run: their activation scales are per call): exactly the same numbers
     for b, n in enumerate(lengths):
         one = {k: (v[b : b + 1, :n] if k != "lengths" else v[b : b + 1]) for k, v in feeds.items()}
-        np.testing.assert_array_equal(run(fused_path, one), run(d / f"{variant}.onnx", one))
-    assert fuse_bilstm_file(fused_path) == 0  # already fused: left as it is
+        np.testing.assert_array_equal(run_graph(fused_path, one), run_graph(d / f"{variant}.onnx", one))
+    assert rewrite_file(fused_path, fuse_bilstm) == [0]  # already fused: left as it is
 
 
 def test_lstms_that_do_not_start_from_zeros_are_refused(exported):

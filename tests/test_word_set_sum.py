@@ -1,19 +1,16 @@
 """The word-set sum rewritten as Gathers and a Sum computes exactly the emissions the exported ReduceSum did."""
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
+from compression.graph_edit import rewrite_file
 from compression.model import WORD_SET_SIZE, NetConfig, Tagger
 from compression.onnx_info import op_counts
 from compression.quantization import quantize
-from compression.word_set_sum import split_word_set_sum, split_word_set_sum_file
+from compression.word_set_sum import split_word_set_sum
 
-
-def run(path, feeds):
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return sess.run(None, {i.name: feeds[i.name] for i in sess.get_inputs()})[0]
+from .conftest import run_graph
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +37,11 @@ def test_rewritten_graph_has_no_reduce_sum_over_the_sets_and_the_same_emissions(
     before = op_counts(d / f"{variant}.onnx")
     path = tmp_path / f"{variant}.onnx"
     path.write_bytes((d / f"{variant}.onnx").read_bytes())
-    assert split_word_set_sum_file(path) == 1
+    assert rewrite_file(path, split_word_set_sum) == [1]
     after = op_counts(path)
     assert after.get("ReduceSum", 0) == before["ReduceSum"] - 1 and after["Sum"] == before.get("Sum", 0) + 1
-    np.testing.assert_array_equal(run(path, feeds), run(d / f"{variant}.onnx", feeds))
-    assert split_word_set_sum_file(path) == 0  # already rewritten: left as it is
+    np.testing.assert_array_equal(run_graph(path, feeds), run_graph(d / f"{variant}.onnx", feeds))
+    assert rewrite_file(path, split_word_set_sum) == [0]  # already rewritten: left as it is
 
 
 def test_a_graph_without_word_sets_is_left_alone():
