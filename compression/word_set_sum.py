@@ -61,7 +61,12 @@ def split_word_set_sum(model: onnx.ModelProto) -> int:
 
 
 def _embeds(node: onnx.NodeProto | None, producer: dict[str, onnx.NodeProto]) -> bool:
-    """Whether ``node`` looks the word sets up in an embedding table (float, 4-bit blocks, or int8 then dequantized)."""
+    """Whether ``node`` looks the word sets up in an embedding table along its rows (float, 4-bit blocks, or int8 then
+    dequantized): the output is then ``[B, T, 4, K, D]``, its set axis 3."""
     if node is not None and node.op_type == "DequantizeLinear":
         node = producer.get(node.input[0])
-    return node is not None and node.op_type in ("Gather", "GatherBlockQuantized") and WORD_SETS_INPUT in node.input
+    if node is None or node.op_type not in ("Gather", "GatherBlockQuantized") or len(node.input) < 2:
+        return False
+    settings = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    axis = settings.get("gather_axis" if node.op_type == "GatherBlockQuantized" else "axis", 0)
+    return node.input[1] == WORD_SETS_INPUT and axis == 0
