@@ -60,8 +60,10 @@ def test_compression_tab_tells_the_story_before_and_after_a_run(page, tmp_path):
     expect(cards).to_contain_text("F1 points")
     expect(page.locator("#rl-stored")).to_contain_text(f"★ {default} (default)")
     expect(page.locator("#rl-guide")).to_contain_text("Which to pick")
-    for plot in ("#rl-f1-latency", "#rl-f1-size"):
-        expect(page.locator(plot)).to_be_visible()
+    for plot in ("#rl-f1-latency", "#rl-f1-size"):  # drawn with the page, every variant named on the plot
+        expect(page.locator(f"{plot} svg")).to_be_visible()
+        expect(page.locator(f"{plot} svg .rl-point")).to_have_count(len(raner.load().variants))
+        expect(page.locator(f"{plot} svg .rl-label", has_text=f"★ {default} (default)")).to_have_count(1)
     for hidden in ("#rl-bench-table", "#rl-live-plot", "#rl-diffs"):  # no empty boxes before a run
         expect(page.locator(hidden)).to_be_hidden()
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -73,7 +75,7 @@ def test_compression_tab_tells_the_story_before_and_after_a_run(page, tmp_path):
     expect(table).to_contain_text("ms a sentence (median)", timeout=120000)
     for v in raner.load().variants:  # one result row per variant
         expect(table).to_contain_text(v, timeout=30000)
-    expect(page.locator("#rl-live-plot")).to_be_visible()
+    expect(page.locator("#rl-live-plot svg .rl-point")).to_have_count(len(raner.load().variants))
     page.screenshot(path=str(tmp_path / "compression.png"), full_page=True)
     page.screenshot(path=str(SCREENSHOTS / "compression.png"), full_page=True)
 

@@ -1,17 +1,20 @@
 """The compression tab's figures: read from the model directory, shaped for people, the best trade-offs marked."""
 from __future__ import annotations
 
+import re
+
 import raner
 from webapp.figures import (
     DOMAINS,
     REFERENCE,
     VariantFigures,
-    axis,
     best_trade_offs,
     cards_html,
     read_figures,
+    scatter_html,
     variant_table,
 )
+from webapp.scatter import Point, axis, nice_ticks, pareto_front, scatter_svg
 
 
 def figures(name: str, f1: float | None, ms: float | None, size: float = 1.0, default: bool = False):
@@ -31,6 +34,46 @@ def test_axis_is_zoomed_to_the_data():
     lo, hi = axis([0.913, 0.928])
     assert 0.9 < lo < 0.913 and 0.928 < hi < 0.95
     assert axis([None]) is None
+
+
+def test_ticks_are_round_and_inside_the_axis():
+    assert nice_ticks(0.8616, 0.8689) == [0.862, 0.864, 0.866, 0.868]
+    assert nice_ticks(0.0, 10.0) == [0.0, 2.5, 5.0, 7.5, 10.0]
+    assert nice_ticks(1.0, 1.0) == [1.0]
+
+
+def test_scatter_names_every_point_draws_the_front_and_the_default_larger():
+    points = [Point("★ small (default)", 0.9, 0.868, default=True), Point("mid", 2.0, 0.870),
+              Point("<big>", 2.9, 0.863), Point("best", 3.0, 0.875)]
+    assert [p.name for p in pareto_front(points)] == ["★ small (default)", "mid", "best"]
+    svg = scatter_svg(points, "ms a sentence", "F1 against latency")
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    for name in ("★ small (default)", "mid", "&lt;big&gt;", "best"):  # on the plot itself, escaped
+        assert f">{name}</text>" in svg
+    assert "<big>" not in svg
+    assert svg.count('class="rl-point rl-default"') == 1 and 'r="8"' in svg and svg.count('r="5"') == 3
+    front = re.search(r'<polyline class="rl-front" points="([^"]+)"', svg).group(1).split()
+    assert len(front) == 3  # the beaten point is off the line
+    xs = [float(v) for v in re.findall(r'cx="([\d.]+)"', svg)]
+    ys = [float(v) for v in re.findall(r'cy="([\d.]+)"', svg)]
+    assert all(0 < x < 480 for x in xs) and all(0 < y < 300 for y in ys)
+    assert scatter_svg([], "ms", "nothing") == ""
+
+
+def test_labels_of_nearby_points_do_not_cover_each_other():
+    svg = scatter_svg([Point("fp32", 2.87, 0.8628), Point("teacher", 2.86, 0.8630), Point("s", 0.9, 0.8677, True)],
+                      "ms a sentence", "t")
+    labels = {name: float(y) for y, name in re.findall(r'class="rl-label" x="[\d.]+" y="([\d.]+)"[^>]*>([^<]+)<', svg)}
+    assert abs(labels["fp32"] - labels["teacher"]) >= 14 and labels["teacher"] < labels["fp32"]  # each by its point
+
+
+def test_shipped_plots_name_every_variant():
+    rec = raner.load()
+    fs, _ = read_figures(rec.path, rec.manifest, rec.manifest.default_variant)
+    for cost in ("ms a sentence", "size (MB)"):
+        svg = scatter_html(fs, cost, "x")
+        assert f"★ {rec.variant} (default)</text>" in svg
+        assert all(f">{v}</text>" in svg for v in rec.variants if v != rec.variant)
 
 
 def test_shipped_figures_put_the_default_first_with_domains_and_cards():

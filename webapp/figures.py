@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .scatter import Point, pareto_front, scatter_svg
+
 REFERENCE = "fp32"  # the single network in float32: what every compressed variant is compared with
 # Per-domain F1 columns: each corpus's selection split (manifest metrics ``dev.<corpus>``), named by what it holds.
 DOMAINS = {"dev.msra": "news", "dev.weibo": "social media", "dev.resume": "résumés", "dev.cluener": "web news"}
@@ -138,13 +140,8 @@ def cards_html(figures: list[VariantFigures]) -> str:
 
 def best_trade_offs(figures: list[VariantFigures]) -> list[str]:
     """The Pareto front on F1 and latency: variants that no other variant beats on one without losing on the other."""
-    measured = [f for f in figures if f.f1 is not None and f.ms_a_sentence is not None]
-
-    def beaten(f: VariantFigures) -> bool:
-        return any(g.f1 >= f.f1 and g.ms_a_sentence <= f.ms_a_sentence
-                   and (g.f1 > f.f1 or g.ms_a_sentence < f.ms_a_sentence) for g in measured)
-
-    return [f.name for f in measured if not beaten(f)]
+    front = {p.name for p in pareto_front(scatter_points(figures, "ms a sentence"))}
+    return [f.name for f in figures if shown_name(f) in front]
 
 
 def variant_table(figures: list[VariantFigures]) -> pd.DataFrame:
@@ -188,21 +185,15 @@ def guide_markdown(figures: list[VariantFigures]) -> str:
     return "**Which to pick** — " + "; ".join(pick) + ".\n\n" + "\n".join(lines)
 
 
-def scatter_frame(figures: list[VariantFigures]) -> pd.DataFrame:
-    """Points for the F1-against-latency and F1-against-size plots (variants with both figures)."""
-    rows = [
-        {"variant": f.name, "F1": f.f1, "ms a sentence": f.ms_a_sentence, "size (MB)": f.size_mb}
-        for f in figures
-        if f.f1 is not None and f.ms_a_sentence is not None
-    ]
-    return pd.DataFrame(rows, columns=["variant", "F1", "ms a sentence", "size (MB)"])
+COSTS = {"ms a sentence": "ms_a_sentence", "size (MB)": "size_mb"}  # plot axis -> VariantFigures field
 
 
-def axis(values, pad: float = 0.15) -> list[float] | None:
-    """Axis limits zoomed to the data with a margin, so 0.913 and 0.928 do not look equal."""
-    vals = [float(v) for v in values if v is not None]
-    if not vals:
-        return None
-    lo, hi = min(vals), max(vals)
-    span = (hi - lo) or abs(hi) * 0.1 or 1.0
-    return [lo - span * pad, hi + span * pad]
+def scatter_points(figures: list[VariantFigures], cost: str) -> list[Point]:
+    """F1 against ``cost`` (a COSTS key), one point a variant that has both, named as the table names it."""
+    return [Point(shown_name(f), getattr(f, COSTS[cost]), f.f1, f.default) for f in figures
+            if f.f1 is not None and getattr(f, COSTS[cost]) is not None]
+
+
+def scatter_html(figures: list[VariantFigures], cost: str, what: str) -> str:
+    """The F1-against-``cost`` plot as SVG (nothing without points)."""
+    return scatter_svg(scatter_points(figures, cost), cost, f"F1 against {what}: up and left is better")

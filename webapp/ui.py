@@ -20,10 +20,11 @@ from raner.annotate import FORMATS, Budget, check_budget
 from raner.errors import LimitExceeded
 from theme import COLORS, LABELS
 
-from .figures import axis, cards_html, guide_markdown, read_figures, scatter_frame, shown_name, variant_table
+from .figures import cards_html, guide_markdown, read_figures, scatter_html, shown_name, variant_table
 from .jobs import Gate, JobRefused, run_isolated
 from .limits import Limits, visitor_of
 from .samples import example_texts, sample_texts
+from .scatter import Point, scatter_svg
 from .service import NerService, RequestError
 
 LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
@@ -281,7 +282,8 @@ def build_ui(service: NerService) -> gr.Blocks:
                 for d in r["differences"]
             ]
         table_df = pd.DataFrame(rows)
-        points = table_df.rename(columns={"ms a sentence (median)": "ms a sentence"})
+        measured = [Point(shown_name(stored[r["variant"]]), r["median_ms"], stored[r["variant"]].f1,
+                          stored[r["variant"]].default) for r in out["results"] if stored[r["variant"]].f1 is not None]
         raw = {
             "texts": len(texts),
             "characters": chars,
@@ -291,15 +293,8 @@ def build_ui(service: NerService) -> gr.Blocks:
             "disagreements": diffs,
         }
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        plot = gr.ScatterPlot(
-            points,
-            x="ms a sentence",
-            y="F1",
-            color="variant",
-            visible=True,
-            x_lim=axis(points["ms a sentence"]),
-            y_lim=axis(points["F1"]),
-        )
+        title = "Measured now: F1 against ms a sentence"
+        plot = gr.update(value=scatter_svg(measured, "ms a sentence", title), visible=bool(measured))
         return (
             gr.update(value=table_df, visible=True),
             plot,
@@ -450,23 +445,11 @@ def build_ui(service: NerService) -> gr.Blocks:
                 )
             with gr.Tab("压缩对比 · Compression", id="compression"):
                 gr.HTML(cards_html(figures), elem_id="rl-cards")
-                points = scatter_frame(figures)
-                if len(points):
-                    labelled = points.assign(variant=[shown_name(by_name[v]) for v in points["variant"]])
-                    with gr.Row(elem_classes=["rl-row"]):
-                        for x, what in (("ms a sentence", "latency"), ("size (MB)", "size")):
-                            gr.ScatterPlot(
-                                labelled,
-                                x=x,
-                                y="F1",
-                                color="variant",
-                                title=f"F1 against {what}: up and left is better",
-                                x_lim=axis(points[x]),
-                                y_lim=axis(points["F1"]),
-                                tooltip="all",
-                                elem_id=f"rl-f1-{what}",
-                                label=f"F1 / {what}",
-                            )
+                with gr.Row(elem_classes=["rl-row"]):
+                    for cost, what in (("ms a sentence", "latency"), ("size (MB)", "size")):
+                        plot = scatter_html(figures, cost, what)
+                        if plot:  # no empty box: a model without stored figures shows none
+                            gr.HTML(plot, elem_id=f"rl-f1-{what}", elem_classes=["rl-plot"])
                 gr.Dataframe(
                     variant_table(figures),
                     interactive=False,
@@ -495,15 +478,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                     visible=False,
                     elem_id="rl-bench-table",
                 )
-                live_plot = gr.ScatterPlot(
-                    x="ms a sentence",
-                    y="F1",
-                    color="variant",
-                    visible=False,
-                    title="Measured now: F1 against ms a sentence",
-                    label="live F1 / latency",
-                    elem_id="rl-live-plot",
-                )
+                live_plot = gr.HTML(visible=False, elem_id="rl-live-plot", elem_classes=["rl-plot"])
                 diff_table = gr.Dataframe(
                     label="Entities a variant finds differently from fp32",
                     interactive=False,
