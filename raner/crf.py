@@ -95,9 +95,11 @@ class CRF:
         the same path alone or in a batch."""
         emissions = np.asarray(emissions, dtype=np.float32)
         batch, steps, _ = emissions.shape
-        lengths = np.asarray(lengths, dtype=np.int64)
+        lengths = np.clip(np.asarray(lengths, dtype=np.int64), 0, steps)  # a length past either end means the edge
         if batch == 0:
             return []
+        if steps == 0:
+            return [np.zeros(0, dtype=np.int64) for _ in range(batch)]
         if batch == 1:
             rows = emissions[0, : int(lengths[0])].astype(np.float64).tolist()
             return [np.array(self._decode_one(rows) if rows else [], dtype=np.int64)]

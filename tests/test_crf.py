@@ -49,6 +49,8 @@ def test_empty_batch_and_zero_length():
     assert crf.viterbi(np.zeros((0, 3, 5), np.float32), []) == []
     out = crf.viterbi(np.zeros((2, 3, 5), np.float32), [0, 3])
     assert len(out[0]) == 0 and len(out[1]) == 3
+    assert [len(p) for p in crf.viterbi(np.zeros((2, 0, 5), np.float32), [0, 0])] == [0, 0]  # a padded batch of nothing
+    assert [len(p) for p in crf.viterbi(np.zeros((1, 4, 5), np.float32), [-1])] == [0]  # not the end's 3 steps
 
 
 def all_paths(crf, em):
