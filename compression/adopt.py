@@ -5,9 +5,9 @@ python -m compression.adopt models/multi-base runs/student:pruned-int8-emb4=stud
     --data build/data/multi [--test] [--default student]
 
 The adopted graph is rewritten as ``compression.release`` rewrites (one bidirectional LSTM node, the word-set sum
-split), measured, and with --data
-scored on dev.txt and the per-corpus dev files into the manifest, with --test on test.txt as well (a reserved split:
-only for the variant that ships, never while candidates are compared); the others keep their recorded scores.
+split), measured, and with --data scored on dev.txt and the per-corpus dev files into the manifest, with --test on
+test.txt as well (a reserved split: only for the variant that ships, never while candidates are compared); the others
+keep their recorded scores.
 """
 from __future__ import annotations
 

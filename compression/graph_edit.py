@@ -17,7 +17,7 @@ def rewrite_file(path: str | Path, *rewrites: Callable[[onnx.ModelProto], int]) 
     return done
 
 
-def live_nodes(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:
+def _live_nodes(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:
     """``nodes`` without those whose outputs nothing reads (repeated until none is left)."""
     while True:
         used = {i for n in nodes for i in n.input} | outputs
@@ -29,7 +29,7 @@ def live_nodes(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.Node
 
 def replace_nodes(g: onnx.GraphProto, nodes: list[onnx.NodeProto]) -> None:
     """Give ``g`` these nodes (dead ones dropped) and only the initializers they read."""
-    nodes = live_nodes(nodes, {o.name for o in g.output})
+    nodes = _live_nodes(nodes, {o.name for o in g.output})
     used = {i for n in nodes for i in n.input}
     weights = [w for w in g.initializer if w.name in used]
     del g.node[:]

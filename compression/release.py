@@ -6,9 +6,9 @@ python -m compression.release runs/multi models/multi-base --variants int8-emb4,
 
 The first of --variants is the default unless --default names another. Each served graph has its two one-way LSTMs
 fused into one bidirectional node (compression.bilstm_fusion) and its word-set sum split into one Gather a slot
-(compression.word_set_sum): the same tags, less time. --data scores every variant
-on its dev.txt (with --test, for the directory that ships, test.txt too) into the manifest; the benchmark is a
-further step (python -m compression.benchmark).
+(compression.word_set_sum): the same tags, less time. --data scores every variant on its dev.txt (with --test, for
+the directory that ships, test.txt too) into the manifest; the benchmark is a further step
+(python -m compression.benchmark).
 """
 from __future__ import annotations
 

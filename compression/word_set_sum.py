@@ -28,9 +28,17 @@ def split_word_set_sum(model: onnx.ModelProto) -> int:
     if size < 1:
         raise ValueError(f"{WORD_SETS_INPUT} has no fixed set size on axis {SET_AXIS}; not the Tagger's graph")
     producer = {o: n for n in g.node for o in n.output}
-    constants = {i.name: numpy_helper.to_array(i) for i in g.initializer}
-    constants.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in g.node
-                      if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value"})
+    weights = {i.name: i for i in g.initializer}
+
+    def constant(name: str) -> np.ndarray | None:
+        """A weight's or a Constant node's value (read only when asked: the tables are most of the file)."""
+        if name in weights:
+            return numpy_helper.to_array(weights[name])
+        node = producer.get(name)
+        if node is not None and node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            return numpy_helper.to_array(node.attribute[0].t)
+        return None
+
     nodes, rewritten = list(g.node), 0
     for node in list(nodes):
         if node.op_type != "ReduceSum" or not _embeds(producer.get(node.input[0]), producer):
@@ -38,7 +46,7 @@ def split_word_set_sum(model: onnx.ModelProto) -> int:
         settings = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         axes = settings.get("axes")
         if axes is None and len(node.input) > 1:
-            axes = constants.get(node.input[1])
+            axes = constant(node.input[1])
         if axes is None or [int(a) for a in np.atleast_1d(axes)] not in ([SET_AXIS], [SET_AXIS - 5]):
             continue
         if settings.get("keepdims", 1) != 0:

@@ -194,6 +194,6 @@ def scatter_points(figures: list[VariantFigures], cost: str) -> list[Point]:
             if f.f1 is not None and getattr(f, COSTS[cost]) is not None]
 
 
-def scatter_html(figures: list[VariantFigures], cost: str, what: str) -> str:
+def scatter_html(figures: list[VariantFigures], cost: str, title: str) -> str:
     """The F1-against-``cost`` plot as SVG (nothing without points)."""
-    return scatter_svg(scatter_points(figures, cost), cost, f"F1 against {what}: up and left is better")
+    return scatter_svg(scatter_points(figures, cost), cost, title)

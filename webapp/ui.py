@@ -10,6 +10,7 @@ import secrets
 import shutil
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
@@ -24,7 +25,6 @@ from .figures import cards_html, guide_markdown, read_figures, scatter_html, sho
 from .jobs import Gate, JobRefused, run_isolated
 from .limits import Limits, visitor_of
 from .samples import example_texts, sample_texts
-from .scatter import Point, scatter_svg
 from .service import NerService, RequestError
 
 LOW_CONFIDENCE = 0.6  # entities below this probability are marked in the table
@@ -282,8 +282,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                 for d in r["differences"]
             ]
         table_df = pd.DataFrame(rows)
-        measured = [Point(shown_name(stored[r["variant"]]), r["median_ms"], stored[r["variant"]].f1,
-                          stored[r["variant"]].default) for r in out["results"] if stored[r["variant"]].f1 is not None]
+        now = [replace(stored[r["variant"]], ms_a_sentence=r["median_ms"]) for r in out["results"]]
         raw = {
             "texts": len(texts),
             "characters": chars,
@@ -293,8 +292,8 @@ def build_ui(service: NerService) -> gr.Blocks:
             "disagreements": diffs,
         }
         diff_df = pd.DataFrame(diffs, columns=["variant", "text #", "entity", "type", "start", "end", "only in"])
-        title = "Measured now: F1 against ms a sentence"
-        plot = gr.update(value=scatter_svg(measured, "ms a sentence", title), visible=bool(measured))
+        svg = scatter_html(now, "ms a sentence", "Measured now: F1 against ms a sentence")
+        plot = gr.update(value=svg, visible=bool(svg))
         return (
             gr.update(value=table_df, visible=True),
             plot,
@@ -447,7 +446,7 @@ def build_ui(service: NerService) -> gr.Blocks:
                 gr.HTML(cards_html(figures), elem_id="rl-cards")
                 with gr.Row(elem_classes=["rl-row"]):
                     for cost, what in (("ms a sentence", "latency"), ("size (MB)", "size")):
-                        plot = scatter_html(figures, cost, what)
+                        plot = scatter_html(figures, cost, f"F1 against {what}: up and left is better")
                         if plot:  # no empty box: a model without stored figures shows none
                             gr.HTML(plot, elem_id=f"rl-f1-{what}", elem_classes=["rl-plot"])
                 gr.Dataframe(
