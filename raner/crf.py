@@ -10,6 +10,7 @@ import numpy as np
 from .spans import allowed_transition
 
 FORBIDDEN = -1e4
+WRITTEN_OUT_TAGS = 32  # up to this many tags, one text is decoded by Python written out for the CRF (numpy above)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class CRF:
             return []
         if steps == 0:
             return [np.zeros(0, dtype=np.int64) for _ in range(batch)]
-        if batch == 1:
+        if batch == 1 and len(self.start) <= WRITTEN_OUT_TAGS:
             rows = emissions[0, : int(lengths[0])].astype(np.float64).tolist()
             return [np.array(self._decode_one(rows) if rows else [], dtype=np.int64)]
         emissions = emissions.astype(np.float64)

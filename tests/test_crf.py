@@ -44,6 +44,16 @@ def test_constrained_paths_are_always_well_formed(labels, scheme):
         assert covered == sum(t != "O" for t in tags)
 
 
+def test_many_tags_decode_one_text_by_the_numpy_loop_correctly():
+    rng = np.random.default_rng(7)
+    n = 40  # above WRITTEN_OUT_TAGS: no Python written out for 1,600 moves
+    crf = CRF(*(rng.normal(size=s).astype(np.float32) for s in (n, n, (n, n))))
+    for length in (1, 2):
+        em = rng.normal(size=(1, length, n)).astype(np.float32)
+        assert tuple(crf.viterbi(em, [length])[0]) == brute_force(crf, em[0])
+    assert "_decode_one" not in crf.__dict__
+
+
 def test_empty_batch_and_zero_length():
     crf = CRF(np.zeros(5, np.float32), np.zeros(5, np.float32), np.zeros((5, 5), np.float32))
     assert crf.viterbi(np.zeros((0, 3, 5), np.float32), []) == []
