@@ -67,6 +67,13 @@ def test_labels_of_nearby_points_do_not_cover_each_other():
     assert abs(labels["fp32"] - labels["teacher"]) >= 14 and labels["teacher"] < labels["fp32"]  # each by its point
 
 
+def test_a_plot_without_its_figures_is_left_out_not_drawn_empty():
+    fs = [figures("a", 0.9, None, size=3.0, default=True), figures("b", None, 2.0, size=50.0)]
+    assert scatter_html(fs, "ms a sentence", "t") == ""  # no variant has both F1 and latency
+    size_plot = scatter_html(fs, "size (MB)", "t")
+    assert size_plot.count('class="rl-point') == 1 and "★ a (default)</text>" in size_plot
+
+
 def test_shipped_plots_name_every_variant():
     rec = raner.load()
     fs, _ = read_figures(rec.path, rec.manifest, rec.manifest.default_variant)
