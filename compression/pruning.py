@@ -134,7 +134,7 @@ def apply_unit_plan(model: Tagger, plan: UnitPlan) -> Tagger:
             dst.bias_ih_l0.copy_(src.bias_ih_l0[rows])
             dst.bias_hh_l0.copy_(src.bias_hh_l0[rows])
         dims = plan.keep_fwd + [cfg.hidden + k for k in plan.keep_bwd]
-        if old.attn is not None:
+        if net.attn is not None:  # every head dropped (--heads 0): the attention block goes with them
             hd = cfg.head_dim
             cols = [h * hd + j for h in plan.keep_heads for j in range(hd)]
             for proj in ("q", "k", "v"):

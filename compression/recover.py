@@ -1,14 +1,21 @@
-"""Rebuild a training checkpoint from a model directory's fp32 ONNX graph, so a shipped model can be fine-tuned
+"""Rebuild a training checkpoint from a model directory's ONNX graph, so a shipped model can be fine-tuned or pruned
 without the run folder it came from.
+
+python -m compression.recover models/multi-base --out runs/base/checkpoint.pt
+python -m compression.recover models/multi-base --variant student --out runs/student-r/checkpoint.pt --inputs
 
 The exporter renames some weights (``onnx::LSTM_423``) and lays LSTM gates out in ONNX order; a released graph also
 has its two LSTMs fused into one bidirectional node (weights stacked per direction). The mapping is learnt, not
 hard-coded: a twin network with random weights is exported (and fused, when the graph is) the same way and each
-graph weight is matched to the torch parameter it came from.
+graph weight is matched to the torch parameter it came from. A quantized variant (the student ships only in INT8 with
+4-bit tables) is read back dequantized: its weights to within a quantization step, not exactly. ``--inputs`` writes
+the variant's vocabularies and lexicon beside the checkpoint under the names a run folder uses (vocab.txt,
+bigrams.txt, lexicon.tsv), so ``compression.export`` and ``compression.prune`` can run there.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,10 +24,13 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from raner.features import read_table
+from raner.lexicon import Lexicon
 from raner.manifest import read_manifest
 
 from .bilstm_fusion import FUSED_LSTM, fuse_bilstm
 from .model import NetConfig, Tagger
+from .onnx_info import PACKED_4BIT_SUFFIX
 
 ONNX_TO_TORCH_GATES = (0, 2, 3, 1)  # ONNX LSTM gates i, o, f, c; torch wants i, f, c(g), o
 
@@ -92,33 +102,95 @@ def float_variant(model_dir: Path) -> str:
     raise ValueError(f"{model_dir} has no float32 variant of its own network to recover weights from")
 
 
-def recover(model_dir: Path, out: Path) -> Path:
-    """Write ``out`` (a train.py checkpoint) with the weights of ``model_dir``'s float graph (``float_variant``) and
-    CRF."""
+def recover(model_dir: Path, out: Path, variant: str | None = None) -> Path:
+    """Write ``out`` (a train.py checkpoint) with the weights and CRF of ``model_dir``'s ``variant`` (default: its
+    float graph, ``float_variant``); a quantized variant's weights are dequantized."""
     manifest = read_manifest(model_dir)
-    cfg = NetConfig(**manifest.network)
-    fp32 = model_dir / manifest.variants[float_variant(model_dir)].file
-    loaded = onnx.load(str(fp32)).graph
-    graph = {i.name: numpy_helper.to_array(i) for i in loaded.initializer}
+    variant = variant or float_variant(model_dir)
+    if variant not in manifest.variants:
+        raise ValueError(f"{model_dir} has no variant {variant!r} ({', '.join(manifest.variants)})")
+    network = dict(manifest.variants[variant].network or manifest.network)
+    bigrams = manifest.variant_inputs(variant).get("bigrams")
+    if network.get("n_bigrams") and bigrams:  # a pruned table has the rows of its own vocabulary file
+        network["n_bigrams"] = len(read_table(manifest.file(bigrams)))
+    cfg = NetConfig(**network)
+    loaded = onnx.load(str(manifest.file(manifest.variants[variant].file))).graph
+    graph = dequantized(loaded)
     model = Tagger(cfg)
     state = model.state_dict()
     for pname, (gname, how) in weight_map(cfg, fused=any(n.name == FUSED_LSTM for n in loaded.node)).items():
         state["net." + pname] = torch.from_numpy(np.ascontiguousarray(_candidates(gname, graph[gname])[how]))
-    crf = np.load(model_dir / manifest.crf)
+    crf = np.load(manifest.file(manifest.variant_crf(variant)))
     for key in ("start", "end", "transitions"):
         state["crf." + key] = torch.from_numpy(crf[key])
     model.load_state_dict(state)
     out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out, list(manifest.labels), recovered_from=str(model_dir))
+    model.save(out, list(manifest.labels), recovered_from=f"{model_dir}:{variant}")
     return out
+
+
+def dequantized(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """The graph's float weights by the names the float export gives them: int8 and uint8 tensors with a scale and
+    zero point (``X_quantized``), 4-bit row blocks (``X_q4``, compression.quantization) and DynamicQuantizeLSTM's int8
+    W and R (back in ONNX LSTM's layout) dequantized; float tensors as they are."""
+    raw = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    lstm = {n.input[i]: (n.input[scale], n.input[scale + 1]) for n in graph.node if n.op_type == "DynamicQuantizeLSTM"
+            for i, scale in ((1, 8), (2, 10))}
+    out = {}
+    for name, a in raw.items():
+        if name.endswith(PACKED_4BIT_SUFFIX):
+            base = name[: -len(PACKED_4BIT_SUFFIX)]
+            codes, zero = _unpack_4bit(a), _unpack_4bit(raw[base + "_q4_zero_point"])
+            scale = raw[base + "_q4_scale"]
+            block = codes.shape[1] // scale.shape[1]
+            out[base] = ((codes.reshape(len(codes), -1, block) - zero[:, : scale.shape[1], None])
+                         * scale[:, :, None]).reshape(codes.shape).astype(np.float32)
+        elif name.endswith("_quantized") and name[: -len("_quantized")] + "_scale" in raw:
+            base = name[: -len("_quantized")]
+            out[base] = _affine(a, raw[base + "_scale"], raw[base + "_zero_point"])
+        elif name in lstm:  # [directions, input, 4 * hidden] -> ONNX LSTM's [directions, 4 * hidden, input]
+            scale, zero = (raw[k] for k in lstm[name])
+            out[name] = _affine(a, scale[:, None, None], zero[:, None, None]).transpose(0, 2, 1).copy()
+        elif a.dtype == np.float32:
+            out.setdefault(name, a)
+    return out
+
+
+def _affine(q: np.ndarray, scale: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    return ((q.astype(np.float32) - zero.astype(np.float32)) * scale).astype(np.float32)
+
+
+def _unpack_4bit(packed: np.ndarray) -> np.ndarray:
+    """Two codes a byte, the first in the low nibble (compression.quantization.pack_4bit's layout)."""
+    return np.stack([packed & 15, packed >> 4], axis=-1).reshape(len(packed), -1).astype(np.float32)
+
+
+def write_run_inputs(model_dir: Path, variant: str, folder: Path) -> None:
+    """The variant's character and bigram vocabularies and its lexicon in ``folder`` as a run folder names them."""
+    manifest = read_manifest(model_dir)
+    inputs = manifest.variant_inputs(variant)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(manifest.file(inputs["vocab"]), folder / "vocab.txt")
+    if inputs.get("bigrams"):
+        shutil.copyfile(manifest.file(inputs["bigrams"]), folder / "bigrams.txt")
+    if inputs.get("lexicon"):
+        lexicon = Lexicon.read(manifest.file(inputs["lexicon"]), inputs["lexicon_categories"],
+                               inputs.get("lexicon_set_size", 4))
+        lexicon.write_tsv(folder / "lexicon.tsv")
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model_dir", type=Path)
     ap.add_argument("--out", type=Path, required=True, help="checkpoint to write (e.g. runs/base/checkpoint.pt)")
+    ap.add_argument("--variant", help="the variant to read (default: the model's own network in float32)")
+    ap.add_argument("--inputs", action="store_true", help="also write the variant's vocabularies and lexicon beside "
+                    "the checkpoint (vocab.txt, bigrams.txt, lexicon.tsv)")
     args = ap.parse_args(argv)
-    print(recover(args.model_dir, args.out))
+    variant = args.variant or float_variant(args.model_dir)
+    print(recover(args.model_dir, args.out, variant))
+    if args.inputs:
+        write_run_inputs(args.model_dir, variant, args.out.parent)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,14 @@ class Lexicon:
                      categories=np.array(self.categories), has_ids=np.array(self._has_ids),
                      max_word_len=np.array(self.max_word_len))
 
+    def write_tsv(self, path: str | Path) -> None:
+        """Save as ``word<TAB>CAT1,CAT2<TAB>embedding id`` lines (the readable form ``read`` takes; no id: empty)."""
+        with open(path, "w", encoding="utf-8") as f:
+            for k in range(len(self)):
+                mask, wid = int(self._masks[k]), int(self._ids[k])
+                cats = ",".join(c for i, c in enumerate(self.categories) if mask >> i & 1)
+                f.write(f"{self._word(k)}\t{cats}\t{wid or ''}\n")
+
     @classmethod
     def _read_packed(cls, path: Path, categories: tuple[str, ...], set_size: int) -> Lexicon:
         with np.load(path, allow_pickle=False) as z:

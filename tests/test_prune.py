@@ -70,6 +70,21 @@ def test_pruned_network_equals_silenced_original():
     assert sum(p.numel() for p in small.parameters()) < sum(p.numel() for p in model.parameters())
 
 
+def test_dropping_every_head_removes_the_attention_block():
+    model = random_tagger()
+    plan = UnitPlan(keep_fwd=list(range(10)), keep_bwd=list(range(10)), keep_heads=[])
+    small = apply_unit_plan(model, plan)
+    small.eval()
+    assert small.net.attn is None and small.net.cfg.heads == 0
+    reference = silenced(model, plan)
+    with torch.no_grad():
+        reference.net.attn.out.bias.zero_()  # no head left: the block adds nothing, its bias included
+        x = inputs()
+        a, b = small.net(*x), reference.net(*x)
+    mask = torch.arange(7).unsqueeze(0) < x[3].unsqueeze(1)
+    torch.testing.assert_close(a[mask], b[mask], atol=1e-5, rtol=1e-4)
+
+
 def test_bigram_rows_are_remapped():
     model = random_tagger()
     keep = [0, 1, 5, 6, 30]

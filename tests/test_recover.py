@@ -39,3 +39,35 @@ def test_recovered_checkpoint_reproduces_the_exported_emissions(tiny_corpus, tmp
     again, _ = load_tagger(recover.recover(out, tmp_path / "rebuilt-fused.pt"))
     for name, value in again.state_dict().items():
         assert torch.equal(value, rebuilt[name]), name
+
+
+def test_a_quantized_graph_reads_back_to_within_a_quantization_step(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from compression.bilstm_fusion import fuse_bilstm
+    from compression.graph_edit import rewrite_file
+    from compression.model import NetConfig, Tagger
+    from compression.quantization import quantize
+    from compression.recover import dequantized
+
+    torch.manual_seed(0)
+    cfg = NetConfig(n_chars=300, n_bigrams=12000, lexicon_width=4, n_tags=7, char_dim=16, bigram_dim=32, hidden=12,
+                    heads=2, head_dim=4, dropout=0.0, n_words=12000, word_dim=32)
+    Tagger(cfg, sparse=False).eval().net.export_onnx(tmp_path / "fp32.onnx")
+    quantize(tmp_path / "fp32.onnx", tmp_path / "emb4.onnx", table_bits=4)  # int8 weights, 4-bit big tables
+    for name in ("fp32", "emb4"):
+        rewrite_file(tmp_path / f"{name}.onnx", fuse_bilstm)
+    exact = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(tmp_path / "fp32.onnx")).graph.initializer}
+    quantized = onnx.load(str(tmp_path / "emb4.onnx")).graph
+    back = dequantized(quantized)
+    kinds = {i.name.rsplit("_", 1)[-1] for i in quantized.initializer}
+    assert {"q4", "quantized"} <= kinds and "bilstm.input1" in back  # every kind of weight was there to read back
+    for name, value in exact.items():
+        if value.dtype != np.float32 or value.size < 2:
+            continue
+        assert back[name].shape == value.shape, name
+        step = (value.max() - min(value.min(), 0)) / (15 if name.endswith("emb.weight") and len(value) >= 10000
+                                                      else 255)
+        assert np.abs(back[name] - value).max() <= step * 1.01 + 1e-7, name
