@@ -2,10 +2,17 @@
 the pruned, pruned-int8 and pruned-int8-emb4 variants.
 
 python -m compression.prune models/msra-base --hidden 96 --heads 2 --bigram-min-count 5
+python -m compression.prune runs/student-r --hidden 80 --heads 0 --bigram-min-count 0 --epochs 5 --distill 1 \
+    --recipe configs/student.json
+
+``--recipe`` makes the fine-tune see the data the network was trained on: the recipe's facility convention on the
+gold and its augmentations drawn afresh each epoch (a student taught name lists and brands forgets them on plain
+gold).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
@@ -18,13 +25,19 @@ from raner.features import read_table, write_table
 from raner.manifest import read_manifest, register_variant, write_manifest
 from raner.normalize import normalize
 
+from .augment import entity_pool, lexicon_brands
 from .data import DEFAULT_DATA, read_conll
 from .inputs import featurizer_for
 from .model import CHECKPOINT, load_tagger
 from .model_dir import choose_default, measured_variant, score_variants
 from .pruning import apply_unit_plan, bigram_counts, emission_distill_loss, make_unit_plan, measure_unit_importance
 from .quantization import add_emb4_variant, quantize
-from .training import Optimizers, dev_f1, seed_everything, train_epoch
+from .train_config import TrainConfig
+from .training import Optimizers, augmented, dev_f1, facilities_split, seed_everything, train_epoch
+
+# what a --recipe brings to the fine-tune: the data's conventions and augmentations, not the network or schedule
+RECIPE_DATA = ("split_facilities", "split_branches", "augment", "augment_places", "augment_brands", "headquarters",
+               "augment_name_lists", "char_dropout")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--distill", type=float, default=0.0,
                     help="weight of an emission-distillation (MSE to fp32) loss added to the gold CRF loss; "
                          "0: gold only (measured better here)")
+    ap.add_argument("--recipe", type=Path, help="a training recipe (configs/*.json) whose facility convention, "
+                    "augmentations and character dropout the fine-tune repeats")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
@@ -56,6 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     dev = read_conll(args.data / "dev.txt")
     if args.limit:
         train, dev = train[: args.limit], dev[: args.limit]
+    values = json.loads(args.recipe.read_text(encoding="utf-8")) if args.recipe else {}
+    recipe = TrainConfig(**{k: v for k, v in values.items() if k in RECIPE_DATA})
+    if recipe.split_facilities:
+        train = facilities_split(train, recipe.split_branches)
+    pool = entity_pool(train)
+    brands = lexicon_brands(out / "lexicon.tsv") if recipe.augment_brands else []
     feat = featurizer_for(out, cfg.n_bigrams > 0, cfg.lexicon_width)
     importance = measure_unit_importance(teacher, feat, train, labels)
     bigram_vocab = read_table(out / "bigrams.txt") if cfg.n_bigrams else None
@@ -83,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.epochs == 0:  # pruning alone: no fine-tune, so the variant stays as close to fp32 as the plan allows
         student.save(out / "checkpoint.pruned.pt", labels)
     for epoch in range(1, args.epochs + 1):
-        train_epoch(student, student_feat, train, tag_id, opts, 32, rng, 0.0, f"fine-tune {epoch}/{args.epochs}", extra)
+        sents = augmented(train, pool, brands, rng, recipe) if args.recipe else train
+        train_epoch(student, student_feat, sents, tag_id, opts, 32, rng, recipe.char_dropout if args.recipe else 0.0,
+                    f"fine-tune {epoch}/{args.epochs}", extra)
         f1 = dev_f1(student, student_feat, dev_texts, dev, labels)
         print(f"fine-tune epoch {epoch}: dev F1 {f1:.4f}", flush=True)
         if f1 > best:

@@ -162,6 +162,30 @@ def dev_f1(model: Tagger, feat: Featurizer, texts: list[str], sentences: list[Se
     return score_tags([s.tags for s in sentences], pred)["overall"]["f1"]
 
 
+def facilities_split(sentences: list[Sentence], branches: bool) -> list[Sentence]:
+    """The guideline's facility convention on gold: a known place or organisation + 基地/总部 (+ a branch's 店 with
+    ``branches``) split where the name ends (augment.split_facilities)."""
+    known = entity_pool(sentences)
+    nouns = BRANCH_NOUNS if branches else ("总部",)
+    return [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", [])), nouns, place_after=branches)
+            for s in sentences]
+
+
+def augmented(sentences: list[Sentence], pool: dict[str, list[str]], brands: list[str], rng: random.Random,
+              cfg: TrainConfig) -> list[Sentence]:
+    """One epoch's training sentences: each rewritten at the rates ``cfg`` sets (names swapped, places + orgs +
+    facilities, brands, name lists), drawn afresh every epoch."""
+    sents = [substitute(s, pool, rng) if cfg.augment and rng.random() < cfg.augment else s for s in sentences]
+    if cfg.augment_places:
+        sents = [place_org_facility(s, pool, rng) if rng.random() < cfg.augment_places else s for s in sents]
+    if cfg.augment_brands:
+        sents = [place_org_facility(s, pool, rng, brands, optional_parts=True, headquarters=cfg.headquarters)
+                 if rng.random() < cfg.augment_brands else s for s in sents]
+    if cfg.augment_name_lists:
+        sents = [name_list(s, pool, rng) if rng.random() < cfg.augment_name_lists else s for s in sents]
+    return sents
+
+
 def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> dict:
     """A whole run as ``cfg`` says: vocabularies, lexicon, checkpoint (the best dev epoch) and training.json in
     ``cfg.out``; returns that training record. ``recipe`` (the recipe file's name and values) and ``command`` are
@@ -178,10 +202,7 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
     if cfg.limit:
         train_set, dev = train_set[: cfg.limit], dev[: cfg.limit]
     if cfg.split_facilities:
-        known = entity_pool(train_set)
-        nouns = BRANCH_NOUNS if cfg.split_branches else ("总部",)
-        train_set = [split_facilities(s, set(known.get("LOC", [])), set(known.get("ORG", [])), nouns,
-                                      place_after=cfg.split_branches) for s in train_set]
+        train_set = facilities_split(train_set, cfg.split_branches)
     labels = labels_of(train_set)
     tag_id = {t: i for i, t in enumerate(labels)}
     out.mkdir(parents=True, exist_ok=True)
@@ -251,15 +272,7 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
     best, history = -1.0, []
     for epoch in range(1, cfg.epochs + 1):
         opts.set_decay(cfg.lr_decay ** (epoch - 1))
-        sents = [substitute(s, pool, rng) if cfg.augment and rng.random() < cfg.augment else s for s in train_set]
-        if cfg.augment_places:
-            sents = [place_org_facility(s, pool, rng) if rng.random() < cfg.augment_places else s for s in sents]
-        if cfg.augment_brands:
-            sents = [place_org_facility(s, pool, rng, brands, optional_parts=True, headquarters=cfg.headquarters)
-                     if rng.random() < cfg.augment_brands else s for s in sents]
-        if cfg.augment_name_lists:
-            sents = [name_list(s, pool, rng) if rng.random() < cfg.augment_name_lists else s for s in sents]
-        sents += unlabelled
+        sents = augmented(train_set, pool, brands, rng, cfg) + unlabelled
         t0 = time.time()
         loss = train_epoch(model, feat, sents, tag_id, opts, cfg.batch_size, rng, cfg.char_dropout,
                            f"epoch {epoch}/{cfg.epochs}", extra_loss=distill,

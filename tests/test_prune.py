@@ -123,8 +123,11 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
     train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--hidden", "16", "--char-dim", "16",
                 "--bigram-dim", "8", "--heads", "4", "--bigram-min-count", "1"])
     export.main([str(out), "--data", str(tiny_corpus)])
+    recipe = out.parent / "recipe.json"  # the fine-tune sees the training data's conventions and augmentations
+    recipe.write_text(json.dumps({"split_facilities": True, "split_branches": True, "augment_name_lists": 0.5,
+                                  "augment_brands": 0.5, "hidden": 999}), encoding="utf-8")  # network keys ignored
     prune.main([str(out), "--data", str(tiny_corpus), "--hidden", "8", "--heads", "2", "--bigram-min-count", "2",
-                "--epochs", "1"])
+                "--epochs", "1", "--recipe", str(recipe)])
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"fp32", "int8", "int8-emb4", "pruned", "pruned-int8", "pruned-int8-emb4"} <= set(m["variants"])
     v = m["variants"]
