@@ -26,14 +26,15 @@ from raner.manifest import read_manifest, register_variant, write_manifest
 from raner.normalize import normalize
 
 from .augment import entity_pool, lexicon_brands
-from .data import DEFAULT_DATA, read_conll
+from .data import DEFAULT_DATA, read_conll, read_unlabelled
+from .distill import EnsembleTeacher, posterior_loss
 from .inputs import featurizer_for
 from .model import CHECKPOINT, load_tagger
 from .model_dir import choose_default, measured_variant, score_variants
 from .pruning import apply_unit_plan, bigram_counts, emission_distill_loss, make_unit_plan, measure_unit_importance
 from .quantization import add_emb4_variant, quantize
 from .train_config import TrainConfig
-from .training import Optimizers, augmented, dev_f1, facilities_split, seed_everything, train_epoch
+from .training import Optimizers, augmented, dev_f1, facilities_split, seed_everything, split_long, train_epoch
 
 # what a --recipe brings to the fine-tune: the data's conventions and augmentations, not the network or schedule
 RECIPE_DATA = ("split_facilities", "split_branches", "augment", "augment_places", "augment_brands", "headquarters",
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
                          "0: gold only (measured better here)")
     ap.add_argument("--recipe", type=Path, help="a training recipe (configs/*.json) whose facility convention, "
                     "augmentations and character dropout the fine-tune repeats")
+    ap.add_argument("--teachers", type=Path, nargs="+", default=[],
+                    help="exported model directories whose averaged tag posteriors the fine-tune also learns")
+    ap.add_argument("--unlabelled", type=Path,
+                    help="text, one sentence a line, also fine-tuned on through --teachers' posteriors only")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
@@ -98,13 +103,19 @@ def main(argv: list[str] | None = None) -> None:
     opts = Optimizers(student, args.lr, args.lr)
     tag_id = {t: i for i, t in enumerate(labels)}
     rng = random.Random(args.seed)
-    extra = emission_distill_loss(teacher, feat, args.distill) if args.distill else None
+    if args.unlabelled and not args.teachers:
+        ap.error("--unlabelled text has no gold tags: it teaches only through --teachers' posteriors; add --teachers")
+    losses = [loss for loss in (emission_distill_loss(teacher, feat, args.distill) if args.distill else None,
+                                posterior_loss(EnsembleTeacher(args.teachers, labels), student.crf, 1.0)
+                                if args.teachers else None) if loss is not None]
+    extra = (lambda texts, batch, emissions: sum(loss(texts, batch, emissions) for loss in losses)) if losses else None
+    unlabelled = split_long(read_unlabelled(args.unlabelled), TrainConfig().max_len) if args.unlabelled else []
     teacher.eval()
     best = -1.0
     if args.epochs == 0:  # pruning alone: no fine-tune, so the variant stays as close to fp32 as the plan allows
         student.save(out / "checkpoint.pruned.pt", labels)
     for epoch in range(1, args.epochs + 1):
-        sents = augmented(train, pool, brands, rng, recipe) if args.recipe else train
+        sents = (augmented(train, pool, brands, rng, recipe) if args.recipe else train) + unlabelled
         train_epoch(student, student_feat, sents, tag_id, opts, 32, rng, recipe.char_dropout if args.recipe else 0.0,
                     f"fine-tune {epoch}/{args.epochs}", extra)
         f1 = dev_f1(student, student_feat, dev_texts, dev, labels)

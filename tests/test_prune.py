@@ -126,8 +126,10 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
     recipe = out.parent / "recipe.json"  # the fine-tune sees the training data's conventions and augmentations
     recipe.write_text(json.dumps({"split_facilities": True, "split_branches": True, "augment_name_lists": 0.5,
                                   "augment_brands": 0.5, "hidden": 999}), encoding="utf-8")  # network keys ignored
+    unlabelled = out.parent / "unlabelled.txt"  # learnt through the teachers' posteriors only
+    unlabelled.write_text("马云在杭州发表演讲\n北京今天下雪了\n", encoding="utf-8")
     prune.main([str(out), "--data", str(tiny_corpus), "--hidden", "8", "--heads", "2", "--bigram-min-count", "2",
-                "--epochs", "1", "--recipe", str(recipe)])
+                "--epochs", "1", "--recipe", str(recipe), "--teachers", str(out), "--unlabelled", str(unlabelled)])
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"fp32", "int8", "int8-emb4", "pruned", "pruned-int8", "pruned-int8-emb4"} <= set(m["variants"])
     v = m["variants"]
