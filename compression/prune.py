@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.unlabelled and not args.teachers:
+        ap.error("--unlabelled text has no gold tags: it teaches only through --teachers' posteriors; add --teachers")
     started = time.time()
     seed_everything(args.seed)
     torch.set_num_threads(args.threads)
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     dev = read_conll(args.data / "dev.txt")
     if args.limit:
         train, dev = train[: args.limit], dev[: args.limit]
-    values = json.loads(args.recipe.read_text(encoding="utf-8")) if args.recipe else {}
+    # without a recipe the fine-tune sees the plain gold: no relabelling, no augmentation, no character dropout
+    values = json.loads(args.recipe.read_text(encoding="utf-8")) if args.recipe else {"char_dropout": 0.0}
     recipe = TrainConfig(**{k: v for k, v in values.items() if k in RECIPE_DATA})
     if recipe.split_facilities:
         train = facilities_split(train, recipe.split_branches)
@@ -103,8 +106,6 @@ def main(argv: list[str] | None = None) -> None:
     opts = Optimizers(student, args.lr, args.lr)
     tag_id = {t: i for i, t in enumerate(labels)}
     rng = random.Random(args.seed)
-    if args.unlabelled and not args.teachers:
-        ap.error("--unlabelled text has no gold tags: it teaches only through --teachers' posteriors; add --teachers")
     losses = [loss for loss in (emission_distill_loss(teacher, feat, args.distill) if args.distill else None,
                                 posterior_loss(EnsembleTeacher(args.teachers, labels), student.crf, 1.0)
                                 if args.teachers else None) if loss is not None]
@@ -115,8 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.epochs == 0:  # pruning alone: no fine-tune, so the variant stays as close to fp32 as the plan allows
         student.save(out / "checkpoint.pruned.pt", labels)
     for epoch in range(1, args.epochs + 1):
-        sents = (augmented(train, pool, brands, rng, recipe) if args.recipe else train) + unlabelled
-        train_epoch(student, student_feat, sents, tag_id, opts, 32, rng, recipe.char_dropout if args.recipe else 0.0,
+        sents = augmented(train, pool, brands, rng, recipe) + unlabelled
+        train_epoch(student, student_feat, sents, tag_id, opts, 32, rng, recipe.char_dropout,
                     f"fine-tune {epoch}/{args.epochs}", extra)
         f1 = dev_f1(student, student_feat, dev_texts, dev, labels)
         print(f"fine-tune epoch {epoch}: dev F1 {f1:.4f}", flush=True)
