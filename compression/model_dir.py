@@ -99,13 +99,25 @@ def adopt_variant(out: Path, source: Path, variant: str, name: str, description:
     inputs = {k: renamed.get(v, v) if isinstance(v, str) else v for k, v in src.variant_inputs(variant).items()}
     own_inputs = {k: v for k, v in inputs.items() if target.inputs.get(k) != v}
     crf = renamed[src.variant_crf(variant)]
+    network = own.network or src.network  # a pruned variant records its own, smaller network
     adopted = replace(own, name=name, file=renamed[own.file], size_bytes=(out / renamed[own.file]).stat().st_size,
                       description=description, inputs=own_inputs or None, crf=None if crf == target.crf else crf,
-                      network=src.network if src.network != target.network else None,
-                      total_train_seconds=(src.training or {}).get("total_train_seconds"),
-                      extra={**own.extra, "training": src.training or {}})
+                      network=network if network != target.network else None,
+                      total_train_seconds=_total_seconds(src),
+                      extra={**own.extra, "training": _training_record(src)})
     write_manifest(out, target.with_variant(adopted))
     return adopted
+
+
+def _training_record(src: Manifest) -> dict:
+    """A run's training record, with its structured pruning (compression.prune) when it has one."""
+    return {**(src.training or {}), **({"pruning": src.pruning} if src.pruning else {})}
+
+
+def _total_seconds(src: Manifest) -> float | None:
+    """Training seconds behind a run's variants: its training and its pruning's fine-tune."""
+    parts = [(src.training or {}).get("total_train_seconds"), (src.pruning or {}).get("seconds")]
+    return round(sum(p for p in parts if p), 1) if any(parts) else None
 
 
 def parse_adopt(spec: str) -> tuple[Path, str, str]:

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, file, extra_desc in (("pruned", "model.pruned.onnx", ""),
                                    ("pruned-int8", "model.pruned-int8.onnx", "; then dynamic INT8")):
         register_variant(out, measured_variant(out, name, file, desc + extra_desc, inputs=inputs,
-                                               batch_invariant=name == "pruned"))
+                                               network=student.net.cfg.to_dict(), batch_invariant=name == "pruned"))
     score_variants(out, args.data, ["pruned", "pruned-int8"])
     add_emb4_variant(out, "pruned", args.data)
     pruning = {"command": "python -m compression.prune " + " ".join(sys.argv[1:] if argv is None else argv),

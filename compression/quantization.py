@@ -136,7 +136,7 @@ def add_emb4_variant(out: Path, base: str, data: Path | None, block_size: int = 
     register_variant(out, measured_variant(
         out, name, file, f"{base}, then dynamic INT8 with the word-level embedding tables (10,000 rows or more: "
         f"bigrams, lexicon words) in 4 bits (blocks of {block_size} values, GatherBlockQuantized) and LAC's GRU "
-        "weights stored as float16", inputs=dict(source.inputs or {}), batch_invariant=False))
+        "weights stored as float16", inputs=dict(source.inputs or {}), network=source.network, batch_invariant=False))
     print("ops:", info["ops_after"])
     if data is not None:
         score_variants(out, data, [name])

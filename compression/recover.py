@@ -10,12 +10,15 @@ hard-coded: a twin network with random weights is exported (and fused, when the 
 graph weight is matched to the torch parameter it came from. A quantized variant (the student ships only in INT8 with
 4-bit tables) is read back dequantized: its weights to within a quantization step, not exactly. ``--inputs`` writes
 the variant's vocabularies and lexicon beside the checkpoint under the names a run folder uses (vocab.txt,
-bigrams.txt, lexicon.tsv), so ``compression.export`` and ``compression.prune`` can run there.
+bigrams.txt, lexicon.tsv) and a training.json naming the variant and its own training record, so
+``compression.export`` and ``compression.prune`` can run there and what comes out keeps its history.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -179,6 +182,22 @@ def write_run_inputs(model_dir: Path, variant: str, folder: Path) -> None:
         lexicon.write_tsv(folder / "lexicon.tsv")
 
 
+def variant_training(model_dir: Path, variant: str) -> dict:
+    """The training record of ``model_dir``'s ``variant``: its own (an adopted variant carries the run it came from),
+    else the model's."""
+    manifest = read_manifest(model_dir)
+    return dict(manifest.variants[variant].extra.get("training") or manifest.training or {})
+
+
+def write_training_record(model_dir: Path, variant: str, folder: Path, command: str) -> None:
+    """``folder/training.json`` (what compression.export puts in the manifest): this recovery and, under ``base``,
+    the record of the run the variant came from, so a model fine-tuned from it keeps its whole history."""
+    base = variant_training(model_dir, variant)
+    record = {"command": command, "recovered_from": f"{model_dir}:{variant}", "base": base,
+              "total_train_seconds": base.get("total_train_seconds")}
+    (folder / "training.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model_dir", type=Path)
@@ -191,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     print(recover(args.model_dir, args.out, variant))
     if args.inputs:
         write_run_inputs(args.model_dir, variant, args.out.parent)
+        command = "python -m compression.recover " + " ".join(sys.argv[1:] if argv is None else argv)
+        write_training_record(args.model_dir, variant, args.out.parent, command)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,8 @@ def test_prune_command_adds_smaller_variants(tiny_corpus, tmp_path_factory):
     assert v["pruned"]["parameters"] < v["fp32"]["parameters"]
     assert v["pruned-int8"]["size_bytes"] < v["pruned"]["size_bytes"] < v["fp32"]["size_bytes"]
     assert parameter_count(out / "model.pruned.onnx") == v["pruned"]["parameters"]
+    for name in ("pruned", "pruned-int8", "pruned-int8-emb4"):  # each records the smaller network it has
+        assert (v[name]["network"]["hidden"], v[name]["network"]["heads"]) == (8, 2), name
     for name in v:
         rec = raner.load(out, variant=name)
         text = "华为创始人任正非在深圳接受了新华社记者的采访。"

@@ -8,10 +8,11 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+import torch
 from onnx import numpy_helper
 
 import raner
-from compression import add_companies, adopt, cut_bigrams, export, release, train
+from compression import add_companies, adopt, cut_bigrams, export, prune, recover, release, train
 from compression.data import read_conll
 from compression.onnx_info import op_counts
 from compression.pruning import BIGRAM_TABLE, bigram_counts
@@ -94,6 +95,29 @@ def test_adopt_replaces_one_variant_and_leaves_the_other_files_byte_for_byte(run
     assert op_counts(out / m.variants["student"].file).get("DynamicQuantizeLSTM", 0) == 1
     assert entities(out, "student") == entities(small, "int8-emb4")
     assert entities(out, "int8-emb4") == entities(big, "int8-emb4")
+
+
+def test_a_student_read_back_pruned_and_adopted_keeps_its_network_and_history(runs, tmp_path, tiny_corpus):
+    """recover -> export -> prune -> adopt, as the shipped student was made: the served variant records the smaller
+    network it has (recover reads it back from there) and every run behind it."""
+    big, small = runs
+    out = tmp_path / "served"
+    release.main([str(big), str(out), "--variants", "fp32", "--adopt", f"{small}:int8-emb4=student"])
+    run = tmp_path / "student-r"
+    recover.main([str(out), "--variant", "student", "--out", str(run / "checkpoint.pt"), "--inputs"])
+    export.main([str(run), "--no-eval"])
+    prune.main([str(run), "--data", str(tiny_corpus), "--hidden", "2", "--heads", "0", "--bigram-min-count", "0",
+                "--epochs", "1", "--teachers", str(run)])
+    adopt.main([str(out), f"{run}:pruned-int8-emb4=student", "--data", str(tiny_corpus)])
+    student = read_manifest(out).variants["student"]
+    assert (student.network["hidden"], student.network["heads"]) == (2, 0)
+    history = student.extra["training"]
+    assert history["recovered_from"] == f"{out}:student" and history["base"] == read_manifest(small).training
+    assert history["pruning"]["kept"]["hidden"] == 2 and "--heads 0" in history["pruning"]["command"]
+    assert entities(out, "student") == entities(run, "pruned-int8-emb4")
+    again = tmp_path / "again.pt"  # the recorded network is the one the graph has: it reads back again
+    recover.main([str(out), "--variant", "student", "--out", str(again)])
+    assert torch.load(again, weights_only=False)["config"]["hidden"] == 2
 
 
 def test_adopting_a_variant_with_other_labels_is_refused(runs, tmp_path):
