@@ -26,6 +26,7 @@ from .scoring import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 LENGTHS = {"short": 15, "typical": 50, "long": 200}
+ALONE_BLOCK = 50  # consecutive calls of one form when each variant is timed alone
 # Peak RSS is this process's VmHWM: ru_maxrss of a child can carry over its parent's high-water mark.
 COLD_START = """
 import resource, sys, time
@@ -136,9 +137,10 @@ def run(model: Path, data: Path | None, repeats: int, cache_requests: int = 5000
         if threads == 1:  # as a server running one variant sees it: no other variant's tables evict its own
             print("latency: typical, each variant alone, without and with entity scores (as the app calls it), "
                   "1 thread", flush=True)
-            for name in names:  # the two forms of one variant interleaved: the same tables, the same machine noise
+            for name in names:  # the two forms of one variant in alternating blocks: each runs as if alone (a
+                # scored call's forward-backward between plain calls would evict their tables), the same machine noise
                 forms = {"alone_threads_1": recs[name], "alone_scores_threads_1": recs[name].with_options(scores=True)}
-                for t in time_variants(forms, [sentences["typical"]], repeats=repeats, warmup=100):
+                for t in time_variants(forms, [sentences["typical"]], repeats=repeats, warmup=100, block=ALONE_BLOCK):
                     result["variants"][name]["latency"]["typical"][t.variant] = {
                         "median_ms": t.median_ms, "p95_ms": t.p95_ms}
     reserved = read_conll(data / "test.txt") if test and data and (data / "test.txt").is_file() else None
@@ -250,7 +252,8 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run (each "
              "call follows the other variants' calls, whose tables push its own out of the CPU caches); *alone*: "
              "each variant timed by itself, as a server running only that variant sees it, without and with entity "
-             "scores (the app asks for scores: the CRF's forward-backward on top of decoding). " + f1_note, "",
+             f"scores (the app asks for scores: the CRF's forward-backward on top of decoding) in alternating blocks "
+             f"of {ALONE_BLOCK} calls. " + f1_note, "",
              "| variant | size (MB) | params | test F1 | PER | LOC | ORG | agreement w/ fp32 | short ms (1t) "
              "| typical ms (1t / 2t) | typical ms alone (1t; plain / scores) | p95 typical (1t) | long ms (1t) "
              "| chars/s (batched) | cold start (s) | peak RSS (MB) |",

@@ -26,24 +26,31 @@ class Timing:
 
 
 def time_variants(recognizers: Mapping[str, Recognizer], texts: Sequence[str], repeats: int = 50, warmup: int = 5,
-                  progress: Callable[[float, str], None] | None = None) -> list[Timing]:
+                  progress: Callable[[float, str], None] | None = None, block: int = 1) -> list[Timing]:
     """Time every variant on the same texts, interleaved round-robin so machine noise hits all alike.
 
-    The recognizers' result caches are bypassed (each call computes), so the numbers are the model's.
+    ``block`` calls of one variant run in a row before the next variant's: 1 makes each call follow the others'
+    (their tables evict its own from the CPU caches); a larger block times each variant as if it ran alone, while
+    the blocks still alternate. The recognizers' result caches are bypassed (each call computes), so the numbers are
+    the model's.
     """
+    if block < 1:
+        raise ValueError(f"block must be at least 1, got {block}")
     names = list(recognizers)
     fresh = {n: r.with_options(cache_size=0) for n, r in recognizers.items()}
     for _ in range(warmup):
         for n in names:
             fresh[n].predict_batch(texts)
     samples: dict[str, list[float]] = {n: [] for n in names}
-    for i in range(repeats):
+    for start in range(0, repeats, block):
         for n in names:
-            t0 = time.perf_counter()
-            fresh[n].predict_batch(texts)
-            samples[n].append((time.perf_counter() - t0) * 1000)
-        if progress and (i % max(1, repeats // 20) == 0 or i == repeats - 1):
-            progress((i + 1) / repeats, f"repeat {i + 1}/{repeats}")
+            for _ in range(min(block, repeats - start)):
+                t0 = time.perf_counter()
+                fresh[n].predict_batch(texts)
+                samples[n].append((time.perf_counter() - t0) * 1000)
+        done = min(start + block, repeats)
+        if progress and ((start // block) % max(1, repeats // block // 20) == 0 or done == repeats):
+            progress(done / repeats, f"repeat {done}/{repeats}")
     chars = sum(len(t) for t in texts)
     return [Timing(n, round(float(np.median(s)), 4), round(float(np.percentile(s, 95)), 4), round(float(np.mean(s)), 4),
                    repeats, chars) for n, s in samples.items()]

@@ -190,3 +190,29 @@ def test_scores_are_span_probabilities_and_optional():
     assert all(e.score is None for e in plain)
     assert all(0.0 < e.score <= 1.0 for e in scored)
     assert "score" in scored[0].to_dict() and "score" not in plain[0].to_dict()
+
+
+def test_time_variants_runs_blocks_of_one_variant_in_turn():
+    from raner.benchmark import time_variants
+
+    calls = []
+
+    class Fake:
+        def __init__(self, name):
+            self.name = name
+
+        def with_options(self, **_):
+            return self
+
+        def predict_batch(self, texts):
+            calls.append(self.name)
+
+    fakes = {"a": Fake("a"), "b": Fake("b")}
+    timings = time_variants(fakes, ["文本"], repeats=5, warmup=1, block=2)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 2 + ["a", "b"]  # warm-up, then blocks (the last one short)
+    assert [t.repeats for t in timings] == [5, 5]
+    calls.clear()
+    time_variants(fakes, ["文本"], repeats=3, warmup=0)
+    assert calls == ["a", "b"] * 3  # block 1: call by call
+    with pytest.raises(ValueError, match="block"):
+        time_variants(fakes, ["文本"], block=0)
