@@ -122,7 +122,7 @@ def recover(model_dir: Path, out: Path, variant: str | None = None) -> Path:
     model = Tagger(cfg)
     state = model.state_dict()
     for pname, (gname, how) in weight_map(cfg, fused=any(n.name == FUSED_LSTM for n in loaded.node)).items():
-        state["net." + pname] = torch.from_numpy(np.ascontiguousarray(_candidates(gname, graph[gname])[how]))
+        state["net." + pname] = torch.from_numpy(np.array(_candidates(gname, graph[gname])[how]))  # a writable copy
     crf = np.load(manifest.file(manifest.variant_crf(variant)))
     for key in ("start", "end", "transitions"):
         state["crf." + key] = torch.from_numpy(crf[key])
