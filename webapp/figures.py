@@ -41,8 +41,8 @@ def plain_words(name: str) -> str:
     if name.startswith("ensemble"):
         parts.append("three networks voting together: the most accurate, and the slowest")
     if name.startswith("student"):
-        parts.append("a small network trained to copy the full-precision one (distilled): a fraction of its size "
-                     "and time, for a little accuracy")
+        parts.append("a small network trained to copy the full-precision one (distilled), then cut smaller still "
+                     "(pruned): a fraction of its size and time at about the same accuracy")
     if name == "teacher":
         parts.append("the full-precision network (32-bit numbers) with every character pair it learnt: the "
                      "student's teacher, and the biggest")
