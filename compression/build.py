@@ -8,10 +8,10 @@ benchmark are further steps (`make model` runs every step of the shipped model).
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
+from .invocation import invocation
 from .lac_files import download, lac_model_dir
 from .model_export import export_model_dir
 from .train_config import ConfigError, TrainConfig, read_recipe
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
             except FileNotFoundError:
                 print(f"LAC not found in {cfg.lac}; downloading its sdist from PyPI")
                 download(cfg.lac)
-        train(cfg, "python -m compression.build " + shlex.join(argv), {"file": str(args.config), "values": recipe})
+        train(cfg, invocation("compression.build", argv), {"file": str(args.config), "values": recipe})
     except ConfigError as e:
         raise SystemExit(f"error: {e}") from None
     export_model_dir(cfg.out, cfg.data)

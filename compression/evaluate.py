@@ -29,6 +29,7 @@ from raner.normalize import normalize
 from raner.spans import tags_to_spans
 
 from .data import Sentence, read_conll
+from .invocation import invocation
 from .metrics import format_report, recall_by_group, score_spans
 from .scoring import evaluate as evaluate  # re-exported: the batched scorer this module always offered
 from .scoring import read_markup
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": base.name,
         "model_dir": str(args.model),
         "date": date.today().isoformat(),
-        "command": "python -m compression.evaluate " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": invocation("compression.evaluate", argv),
         "machine": {
             "cpus": os.cpu_count(),
             "threads": base.threads,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from .augment import entity_pool, lexicon_brands
 from .data import DEFAULT_DATA, read_conll, read_unlabelled
 from .distill import EnsembleTeacher, posterior_loss
 from .inputs import featurizer_for
+from .invocation import invocation
 from .model import CHECKPOINT, load_tagger
 from .model_dir import choose_default, measured_variant, score_variants
 from .pruning import apply_unit_plan, bigram_counts, emission_distill_loss, make_unit_plan, measure_unit_importance
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                                                network=student.net.cfg.to_dict(), batch_invariant=name == "pruned"))
     score_variants(out, args.data, ["pruned", "pruned-int8"])
     add_emb4_variant(out, "pruned", args.data)
-    pruning = {"command": "python -m compression.prune " + " ".join(sys.argv[1:] if argv is None else argv),
+    pruning = {"command": invocation("compression.prune", argv),
                "seconds": round(time.time() - started, 1), "kept": {"hidden": student.net.cfg.hidden,
                "heads": plan.keep_heads, "bigram_rows": student.net.cfg.n_bigrams}}
     write_manifest(out, replace(read_manifest(out), pruning=pruning))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from raner.lexicon import Lexicon
 from raner.manifest import read_manifest
 
 from .bilstm_fusion import FUSED_LSTM, fuse_bilstm
+from .invocation import invocation
 from .model import NetConfig, Tagger
 from .onnx_info import PACKED_4BIT_SUFFIX
 
@@ -210,8 +210,7 @@ def main(argv: list[str] | None = None) -> None:
     print(recover(args.model_dir, args.out, variant))
     if args.inputs:
         write_run_inputs(args.model_dir, variant, args.out.parent)
-        command = "python -m compression.recover " + " ".join(sys.argv[1:] if argv is None else argv)
-        write_training_record(args.model_dir, variant, args.out.parent, command)
+        write_training_record(args.model_dir, variant, args.out.parent, invocation("compression.recover", argv))
 
 
 if __name__ == "__main__":

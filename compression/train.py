@@ -9,12 +9,12 @@ with every resolved option, in <out>/training.json and from there in the manifes
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import typing
 from dataclasses import fields
 from pathlib import Path
 
+from .invocation import invocation
 from .train_config import ConfigError, TrainConfig, option_types, read_recipe
 from .training import train
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         recipe = read_recipe(recipe_file) if recipe_file else {}
         cfg = TrainConfig.from_dict({**recipe, **flags}, source=str(recipe_file or "the command line"))
         cfg.validate()
-        train(cfg, "python -m compression.train " + shlex.join(argv),
+        train(cfg, invocation("compression.train", argv),
               {"file": str(recipe_file), "values": recipe} if recipe_file else None)
     except ConfigError as e:
         raise SystemExit(f"error: {e}") from None

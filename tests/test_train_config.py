@@ -68,3 +68,12 @@ def test_command_line_refuses_bad_options_before_reading_data(tmp_path, capsys):
     with pytest.raises(SystemExit, match="train.txt: no such file"):
         train.main(["--config", str(recipe), "--headquarters", "0", "--data", str(tmp_path / "no-such-data")])
     assert not (tmp_path / "o").exists()
+
+
+def test_a_recorded_command_can_be_run_again():
+    from compression.invocation import invocation
+
+    assert invocation("compression.prune", ["runs/s", "--hidden", "80"]) == (
+        "python -m compression.prune runs/s --hidden 80")
+    assert invocation("compression.adopt", ["m", "--describe", "two words"]) == (
+        "python -m compression.adopt m --describe 'two words'")  # quoted, not split into two arguments

@@ -37,6 +37,7 @@ from raner.wordpiece import WordPieceFeaturizer, safe_max_length
 
 from ..data import read_conll
 from ..inputs import to_torch
+from ..invocation import invocation
 from ..model_dir import choose_default, measured_variant, new_manifest, score_variants
 from ..quantization import quantize
 from .fine_tune import fine_tune
@@ -224,8 +225,8 @@ def build(args: argparse.Namespace) -> dict:
     for name in variants[1:]:
         checks[f"{name}_vs_fp32_entity_agreement"] = agreement(fp32, fp32.with_variant(name), texts)["agreement"]
     manifest = read_manifest(out)
-    command = "python -m compression.transformer.build " + " ".join(sys.argv[1:] if args.argv is None else args.argv)
-    training = {**(manifest.training or {}), "seconds": round(time.time() - started, 1), "command": command}
+    training = {**(manifest.training or {}), "seconds": round(time.time() - started, 1),
+                "command": invocation("compression.transformer.build", args.argv)}
     write_manifest(out, replace(manifest, checks=checks, training=training))
     print("agreement with fp32 on samples/news.txt: "
           + ", ".join(f"{n} {checks[f'{n}_vs_fp32_entity_agreement']:.3f}" for n in variants[1:]))
