@@ -22,6 +22,7 @@ from raner.markup import read_marked_file
 from raner.spans import tags_to_spans
 
 from .data import DEFAULT_DATA, read_conll
+from .invocation import invocation
 from .scoring import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,7 +248,7 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
                else "No F1 (the reserved test split is scored only with `--test`, for the model that ships).")
     lines = [f"# Benchmarks: {result['model']}", "",
              f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores), onnxruntime {m['onnxruntime']}, "
-             f"Python {m['python']}, by `python -m compression.benchmark models/{result['model']}`. "
+             f"Python {m['python']}, by `{result.get('command') or 'python -m compression.benchmark'}`. "
              "Latency is end to end through `raner` (normalization, features, ONNX Runtime, Viterbi), "
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run (each "
              "call follows the other variants' calls, whose tables push its own out of the CPU caches); *alone*: "
@@ -317,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     data = args.data if args.data and args.data.is_dir() else None
     result = run(args.model, data, args.repeats, args.cache_requests, args.cold_runs, test=args.test)
+    result["command"] = invocation("compression.benchmark", argv)
     report = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
     (args.model / "benchmark.json").write_text(report, encoding="utf-8")
     plot_dir = args.report.parent / "docs" / "plots"

@@ -65,7 +65,8 @@ def annotate(src: Path, dst: Path, model: str | None = None, variant: str | None
         with open(dst, "w", encoding="utf-8") as out:
             for row in ds.iter_rows():
                 fields = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items() if k != "entities"}
-                out.write(json.dumps({**fields, "entities": json.loads(row["entities"])}, ensure_ascii=False) + "\n")
+                out.write(json.dumps({**fields, "entities": json.loads(row["entities"])}, ensure_ascii=False,
+                                     separators=(",", ":")) + "\n")
                 n += 1
         return n
     ds.write_parquet(str(dst))

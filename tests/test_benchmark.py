@@ -43,6 +43,7 @@ def test_benchmark_writes_json_report_and_plots(tiny, tiny_corpus, tmp_path):
     assert 0 <= cal["ece"] <= 1 and sum(b["count"] for b in cal["bins"]) == cal["entities"]
     text = report.read_text(encoding="utf-8")
     assert "| int8 |" in text and result["machine"]["cpu"] in text and "typical ms alone (1t; plain / scores)" in text
+    assert result["command"].endswith("--test") and f"by `{result['command']}`" in text  # the command that ran
     assert (tmp_path / "docs" / "plots" / "tiny-size.png").is_file()
 
 
