@@ -112,6 +112,45 @@ def name_list(sentence: Sentence, pool: dict[str, list[str]], rng: random.Random
     return Sentence(sentence.text[:a] + "".join(text) + sentence.text[b:], sentence.tags[:a] + tags + sentence.tags[b:])
 
 
+# Made-up Latin-script names: syllables that read as English-like words without being any real name, so that a model
+# learns the form (capitals, CamelCase, acronyms, "First Last") rather than a list.
+_SYLLABLES = ("ka", "lo", "ver", "ne", "tri", "xa", "mo", "zen", "dra", "qu", "fi", "ro", "sa", "lin", "tor", "vi",
+              "el", "an", "gu", "po", "ri", "ex", "on", "sta", "mi", "del", "ar", "bel", "cor", "nix", "ta", "hu")
+_ORG_WORDS = ("AI", "Labs", "Tech", "Group", "Motors", "Capital", "Bank", "Games", "Media", "Robotics")
+
+
+def latin_name(kind: str, rng: random.Random) -> str:
+    """A made-up name in Latin letters of the given type: ``Veltora``, ``KaloTrix``, ``QXD``, ``Mirel Labs`` for an
+    organisation; ``Danor Fiel`` for a person; ``Port Saven``-like places."""
+    def word() -> str:
+        return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+    if kind == "PER":
+        return word() if rng.random() < 0.2 else f"{word()} {word()}"
+    if kind == "ORG":
+        form = rng.random()
+        if form < 0.2:
+            return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(2, 4)))
+        if form < 0.45:
+            return word() + word()
+        if form < 0.65:
+            return f"{word()} {rng.choice(_ORG_WORDS)}"
+        return word()
+    return word() if rng.random() < 0.6 else f"{rng.choice(('San', 'Port', 'New', 'Lake', 'Mount'))} {word()}"
+
+
+def latin_entity(sentence: Sentence, rng: random.Random) -> Sentence:
+    """Replace one entity by a made-up Latin-script name of its type (modern Chinese text writes foreign companies,
+    people and places in Latin letters: OpenAI首席执行官Sam Altman), tagged as that type."""
+    spans = tags_to_spans(sentence.tags)
+    if not spans:
+        return sentence
+    kind, a, b = rng.choice(spans)
+    name = latin_name(kind, rng)
+    tags = [f"B-{kind}"] + [f"I-{kind}"] * (len(name) - 1)
+    return Sentence(sentence.text[:a] + name + sentence.text[b:], sentence.tags[:a] + tags + sentence.tags[b:])
+
+
 # Facility and branch nouns that docs/GUIDELINES.md keeps outside an organisation's name ("Facilities and branches").
 BRANCH_NOUNS = ("总部", "总行", "分行", "支行", "分公司", "分店", "旗舰店", "门店", "基地", "园区", "工厂", "研发中心")
 

@@ -38,7 +38,7 @@ from .training import Optimizers, augmented, dev_f1, facilities_split, seed_ever
 
 # what a --recipe brings to the fine-tune: the data's conventions and augmentations, not the network or schedule
 RECIPE_DATA = ("split_facilities", "split_branches", "augment", "augment_places", "augment_brands", "headquarters",
-               "augment_name_lists", "char_dropout")
+               "augment_name_lists", "augment_latin", "char_dropout")
 
 
 def main(argv: list[str] | None = None) -> None:

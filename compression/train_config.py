@@ -21,9 +21,10 @@ def option(default, doc: str):
     return field(default=default, metadata={"help": doc})
 
 
-AUGMENTATIONS = ("augment", "augment_places", "augment_brands", "augment_name_lists")
+AUGMENTATIONS = ("augment", "augment_places", "augment_brands", "augment_name_lists", "augment_latin")
 COUNTS = ("epochs", "batch_size", "threads", "hidden", "char_dim", "bigram_dim", "bigram_min_count", "word_dim")
-SHARES = ("augment", "augment_places", "augment_brands", "headquarters", "augment_name_lists", "char_dropout",
+SHARES = ("augment", "augment_places", "augment_brands", "headquarters", "augment_name_lists", "augment_latin",
+          "char_dropout",
           "entity_bigram_dropout", "entity_char_dropout", "dropout")
 
 
@@ -73,6 +74,8 @@ class TrainConfig:
     headquarters: float = option(0.0, "share of --augment-brands' facility nouns that are 总部 (the rest drawn evenly)")
     augment_name_lists: float = option(0.0, "share of sentences with a person rewritten as a roster of 2-4 persons "
                                        "joined by nothing or 、")
+    augment_latin: float = option(0.0, "share of sentences with one entity replaced by a made-up name of its type in "
+                                  "Latin letters (OpenAI, Sam Altman: how modern text writes foreign names)")
     split_facilities: bool = option(False, "relabel training organisations ending in 总部: the noun is not part of the "
                                     "name, and a known place before a known organisation is tagged as a place "
                                     "(纽约联合国总部 → 纽约/LOC 联合国/ORG 总部)")

@@ -21,6 +21,7 @@ from .augment import (
     BRANCH_NOUNS,
     add_lexicon_entities,
     entity_pool,
+    latin_entity,
     lexicon_brands,
     name_list,
     place_org_facility,
@@ -174,7 +175,7 @@ def facilities_split(sentences: list[Sentence], branches: bool) -> list[Sentence
 def augmented(sentences: list[Sentence], pool: dict[str, list[str]], brands: list[str], rng: random.Random,
               cfg: TrainConfig) -> list[Sentence]:
     """One epoch's training sentences: each rewritten at the rates ``cfg`` sets (names swapped, places + orgs +
-    facilities, brands, name lists), drawn afresh every epoch."""
+    facilities, brands, name lists, Latin-script names), drawn afresh every epoch."""
     sents = [substitute(s, pool, rng) if cfg.augment and rng.random() < cfg.augment else s for s in sentences]
     if cfg.augment_places:
         sents = [place_org_facility(s, pool, rng) if rng.random() < cfg.augment_places else s for s in sents]
@@ -183,6 +184,8 @@ def augmented(sentences: list[Sentence], pool: dict[str, list[str]], brands: lis
                  if rng.random() < cfg.augment_brands else s for s in sents]
     if cfg.augment_name_lists:
         sents = [name_list(s, pool, rng) if rng.random() < cfg.augment_name_lists else s for s in sents]
+    if cfg.augment_latin:
+        sents = [latin_entity(s, rng) if rng.random() < cfg.augment_latin else s for s in sents]
     return sents
 
 

@@ -9,6 +9,8 @@ from compression.augment import (
     FACILITIES,
     add_lexicon_entities,
     entity_pool,
+    latin_entity,
+    latin_name,
     lexicon_brands,
     name_list,
     place_org_facility,
@@ -81,6 +83,23 @@ def tagged(text: str, spans: list[tuple[str, int, int]]) -> Sentence:
     return Sentence(text, tags)
 
 
+def test_latin_entity_writes_one_entity_in_latin_letters_with_its_type():
+    rng = random.Random(3)
+    seen = set()
+    for _ in range(200):
+        out = latin_entity(S, rng)
+        found = entities(out)
+        assert [k for k, _ in found] == ["PER", "ORG"]  # same types, same order, other text around them unchanged
+        changed = [name for (k, name), (_, old) in zip(found, entities(S)) if name != old]
+        assert len(changed) == 1 and changed[0].isascii() and changed[0][0].isupper()
+        assert out.text.replace(changed[0], "X") in {"X在国务院讲话", "李鹏在X讲话"}
+        seen.add(changed[0])
+    assert len(seen) > 100  # made up afresh, not drawn from a short list
+    names = [latin_name("PER", rng) for _ in range(100)]
+    assert sum(" " in n for n in names) > 50  # mostly "First Last"
+    assert latin_entity(Sentence("今天天气很好", ["O"] * 6), rng).text == "今天天气很好"  # nothing to replace
+
+
 def test_split_facilities_takes_the_headquarters_noun_and_a_known_place_out_of_the_organisation():
     places, orgs = {"纽约", "中国"}, {"联合国", "欧盟", "中国人民解放军"}
     out = split_facilities(tagged("他在纽约联合国总部讲话", [("ORG", 2, 9)]), places, orgs)
@@ -121,11 +140,11 @@ def test_headquarters_share_sets_how_often_the_facility_noun_is_zongbu():
 
 
 @pytest.mark.slow
-def test_training_runs_with_the_roster_and_headquarters_options(tiny_corpus, tmp_path):
+def test_training_runs_with_the_roster_latin_and_headquarters_options(tiny_corpus, tmp_path):
     from compression import train
 
     out = tmp_path / "tiny"
     train.main(["--data", str(tiny_corpus), "--out", str(out), "--epochs", "2", "--hidden", "8", "--char-dim", "8",
                 "--bigram-dim", "4", "--heads", "1", "--bigram-min-count", "1", "--augment-name-lists", "0.5",
-                "--split-facilities", "--keep-epochs"])
+                "--augment-latin", "0.5", "--split-facilities", "--keep-epochs"])
     assert all((out / name).is_file() for name in ("checkpoint.epoch1.pt", "checkpoint.epoch2.pt", "checkpoint.pt"))
