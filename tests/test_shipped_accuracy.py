@@ -12,7 +12,7 @@ from raner.spans import tags_to_spans
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 pytestmark = pytest.mark.slow
-HARD_CASES_RIGHT = 15  # sentences of samples/hard_cases.txt the default gets wholly right (measured; 24 in all)
+HARD_CASES_RIGHT = 17  # sentences of samples/hard_cases.txt the default gets wholly right (measured; 24 in all)
 
 
 def test_default_variant_scores_what_its_manifest_says(msra):
