@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import string
 from collections import defaultdict
 
 from raner.spans import tags_to_spans
@@ -130,7 +131,7 @@ def latin_name(kind: str, rng: random.Random) -> str:
     if kind == "ORG":
         form = rng.random()
         if form < 0.2:
-            return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(rng.randint(2, 4)))
+            return "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(2, 4)))
         if form < 0.45:
             return word() + word()
         if form < 0.65:

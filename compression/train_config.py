@@ -24,8 +24,7 @@ def option(default, doc: str):
 AUGMENTATIONS = ("augment", "augment_places", "augment_brands", "augment_name_lists", "augment_latin")
 COUNTS = ("epochs", "batch_size", "threads", "hidden", "char_dim", "bigram_dim", "bigram_min_count", "word_dim")
 SHARES = ("augment", "augment_places", "augment_brands", "headquarters", "augment_name_lists", "augment_latin",
-          "char_dropout",
-          "entity_bigram_dropout", "entity_char_dropout", "dropout")
+          "char_dropout", "entity_bigram_dropout", "entity_char_dropout", "dropout")
 
 
 @dataclass(frozen=True)
