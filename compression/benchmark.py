@@ -248,7 +248,7 @@ def markdown(result: dict, plot_dir: str, plot_files: list[str]) -> str:
                else "No F1 (the reserved test split is scored only with `--test`, for the model that ships).")
     lines = [f"# Benchmarks: {result['model']}", "",
              f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores), onnxruntime {m['onnxruntime']}, "
-             f"Python {m['python']}, by `{result.get('command') or 'python -m compression.benchmark'}`. "
+             f"Python {m['python']}, by `{result['command']}`. "
              "Latency is end to end through `raner` (normalization, features, ONNX Runtime, Viterbi), "
              f"median and p95 of {result['repeats']} repeats after warm-up, variants interleaved in one run (each "
              "call follows the other variants' calls, whose tables push its own out of the CPU caches); *alone*: "

@@ -33,12 +33,11 @@ from .model import CHECKPOINT, load_tagger
 from .model_dir import choose_default, measured_variant, score_variants
 from .pruning import apply_unit_plan, bigram_counts, emission_distill_loss, make_unit_plan, measure_unit_importance
 from .quantization import add_emb4_variant, quantize
-from .train_config import TrainConfig
+from .train_config import AUGMENTATIONS, TrainConfig
 from .training import Optimizers, augmented, dev_f1, facilities_split, seed_everything, split_long, train_epoch
 
 # what a --recipe brings to the fine-tune: the data's conventions and augmentations, not the network or schedule
-RECIPE_DATA = ("split_facilities", "split_branches", "augment", "augment_places", "augment_brands", "headquarters",
-               "augment_name_lists", "augment_latin", "char_dropout")
+RECIPE_DATA = ("split_facilities", "split_branches", *AUGMENTATIONS, "headquarters", "char_dropout")
 
 
 def main(argv: list[str] | None = None) -> None:
