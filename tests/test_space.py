@@ -83,6 +83,7 @@ def test_bundle_readme_has_the_space_front_matter(bundle):
     assert meta["python_version"] == f'"{sys.version_info.major}.{sys.version_info.minor}"'
     assert {"title", "emoji", "colorFrom", "colorTo", "license"} <= set(meta)
     assert len(meta.get("short_description", "")) <= 60  # the hub refuses a longer one
+    assert "CC-CEDICT" in text and "CC BY-SA 4.0" in text  # the lexicon's share-alike names travel with a notice
 
 
 def test_bundle_size_is_within_budget(bundle):
