@@ -24,7 +24,8 @@ from .model_dir import score_variants
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model_dir", type=Path, help="served model directory whose lexicon gains the companies")
+    ap.add_argument("model_dir", type=Path,
+                    help="model directory (served, or a training run's) whose lexicon gains the names")
     ap.add_argument("--names", type=Path, nargs="+", default=list(NAME_LISTS),
                     help="lists of organisation names, one a line (default: every list of compression/gazetteers)")
     ap.add_argument("--data", type=Path, help="folder with dev.txt: score every variant again")

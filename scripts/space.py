@@ -102,8 +102,8 @@ def space_readme(manifest: Manifest, variants: list[str]) -> str:
         "| variant | size | MSRA test F1 |", "|---|---:|---:|", *rows, "",
         "API: `POST /api/ner` with `{\"text\": \"...\"}`, `GET /api/health`, and the Gradio endpoint `/ner`",
         "(`gradio_client.Client(url).predict(text, api_name=\"/ner\")`); OpenAPI at `/docs`.", "",
-        f"The lexicon (`{MODEL}/lexicon.npz`) holds organisation names from CC-CEDICT (© MDBG, CC BY-SA 4.0,",
-        "https://creativecommons.org/licenses/by-sa/4.0/) and is under that licence; the rest is Apache-2.0.", "",
+        f"The lexicon (`{MODEL}/lexicon.npz`) holds a selection of organisation names from CC-CEDICT (published by",
+        "MDBG, CC BY-SA 4.0, https://creativecommons.org/licenses/by-sa/4.0/) and is under that licence.", "",
         "Bundled by `python -m scripts.space bundle` from raner-lite"
         + (f" (commit {commit})." if commit else "."), "",
     ])

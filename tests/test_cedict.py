@@ -26,19 +26,30 @@ LINES = """\
 某品 某品 [Mou3 pin3] /brand name of an antibiotic/
 華為 华为 [Hua2 wei2] /Huawei (brand)/
 OK繃 OK绷 [O K beng1] /adhesive bandage (brand)/
+保時捷 保时捷 [Bao3 shi2 jie2] /Porsche (car company)/
+國務院 国务院 [Guo2 wu4 yuan4] /State Council (PRC)/
+曼城隊 曼城队 [Man4 cheng2 dui4] /Manchester City football team/
+港澳辦 港澳办 [Gang3 Ao4 ban4] /Hong Kong and Macao Affairs Office/
+某旗 某旗 [Mou3 Qi2] /Example banner or khoshuu in Example League, Inner Mongolia/
+某某城 某某城 [Mou3 mou3 Cheng2] /Example City in Example League/
+某教授 某教授 [Mou3 Jiao4 shou4] /Mou Jiaoshou, formerly Professor of Example University/
+某考 某考 [Mou3 Kao3] /Advanced Subjects Test, university entrance exam/
+某罷官 某罢官 [Mou3 Ba4 guan1] /Mou dismissed from office, a historical play/
 broken line without brackets
 """
 
 
 def test_organisation_senses_are_kept_and_persons_places_events_and_products_are_not():
     kept = {e.simplified for e in entries(LINES.splitlines()) if is_organisation(e)}
-    assert kept == {"拼多多", "皇家马德里", "国立台湾大学", "世界银行", "华为", "OK绷"}
+    assert kept == {"拼多多", "皇家马德里", "国立台湾大学", "世界银行", "华为", "OK绷", "保时捷", "国务院", "曼城队",
+                    "港澳办"}
 
 
 def test_the_list_has_both_spellings_of_han_names_once_each():
     names = organisation_names(LINES.splitlines())
-    assert names == ["拼多多", "皇家马德里", "皇家馬德里", "国立台湾大学", "國立臺灣大學", "世界银行", "世界銀行",
-                     "华为", "華為"]  # simplified first; OK绷 has Latin letters: out
+    assert names[:9] == ["拼多多", "皇家马德里", "皇家馬德里", "国立台湾大学", "國立臺灣大學", "世界银行", "世界銀行",
+                         "华为", "華為"]  # simplified first; OK绷 has Latin letters: out
+    assert "OK绷" not in names and len(names) == len(set(names)) == 17
 
 
 def test_an_abbreviations_expansion_does_not_decide_its_type():
@@ -77,4 +88,4 @@ def test_the_committed_list_is_names_under_its_licence_header():
     names = [line for line in lines if not line.startswith("#")]
     assert any("CC BY-SA 4.0" in line for line in header)
     assert len(names) == len(set(names)) > 1000
-    assert all(2 <= len(n) <= 12 and "\t" not in n for n in names)
+    assert all(2 <= len(n) <= 8 and "\t" not in n for n in names)
