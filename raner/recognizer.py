@@ -23,7 +23,7 @@ from .lac_tokens import LacTokenizer
 from .lexicon import Lexicon
 from .manifest import Manifest, on_write, read_manifest
 from .normalize import normalize
-from .spans import tags_to_spans
+from .spans import tags_to_spans, trim_spaces
 from .user_dict import UserDictionary
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "multi-base"
@@ -276,7 +276,7 @@ class Recognizer:
             encoded = [self._featurizer.encode(p[2]) for p in group]
             emissions = unit_emissions(self._emit(encoded), encoded)
             paths = self._crf.viterbi(emissions, [e.n_units for e in encoded])
-            for (ti, offset, _), enc, em, path in zip(group, encoded, emissions, paths):
+            for (ti, offset, piece), enc, em, path in zip(group, encoded, emissions, paths):
                 text = texts[ti]
                 spans = (tags_to_spans([labels[j] for j in path.tolist()], scheme)
                          if (path != self._outside).any() else [])
@@ -286,8 +286,9 @@ class Recognizer:
                     scores = span_probabilities(self._crf, tables, em, path,
                                                 [(a, b, self._stop_tags[kind]) for kind, a, b in spans])
                 for (kind, a, b), score in zip(spans, scores):
-                    a, b = enc.char_span(a, b)
-                    found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
+                    a, b = trim_spaces(piece, *enc.char_span(a, b))
+                    if a < b:
+                        found[ti].append(Entity(text[offset + a : offset + b], kind, offset + a, offset + b, score))
         if self.user_dict:
             return {t: tuple(self.user_dict.apply(t, sorted(f, key=lambda e: e.start))) for t, f in zip(texts, found)}
         return {t: tuple(sorted(f, key=lambda e: e.start)) for t, f in zip(texts, found)}

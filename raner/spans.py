@@ -52,6 +52,16 @@ def tags_to_spans(tags: Sequence[str], scheme: str = "BIO") -> list[tuple[str, i
     return spans
 
 
+def trim_spaces(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` moved inward past spaces at either edge of ``text[start:end]`` (empty when it is all space):
+    an entity never begins or ends with a space (docs/GUIDELINES.md), though one may hold a space (Sam Altman)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def spans_to_tags(spans: Sequence[tuple[str, int, int]], n: int, scheme: str = "BIO") -> list[str]:
     """The inverse of ``tags_to_spans``: tags of ``n`` positions holding non-overlapping (type, start, end) spans."""
     tags = ["O"] * n

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import raner
@@ -190,6 +191,24 @@ def test_scores_are_span_probabilities_and_optional():
     assert all(e.score is None for e in plain)
     assert all(0.0 < e.score <= 1.0 for e in scored)
     assert "score" in scored[0].to_dict() and "score" not in plain[0].to_dict()
+
+
+def test_no_entity_begins_or_ends_with_a_space(monkeypatch):
+    """Emissions that tag every character of the text as one person: the entity the runtime returns stops at the
+    letters, never at the spaces around them, and a span of spaces alone is no entity."""
+    rec = raner.load(cache_size=0)
+    labels = rec.manifest.labels
+    begin, inside = labels.index("B-PER"), labels.index("I-PER")
+
+    def all_person(encoded):
+        steps = max(len(e) for e in encoded)
+        out = np.zeros((len(encoded), steps, len(labels)), dtype=np.float32)
+        out[:, 0, begin] = out[:, 1:, inside] = 50.0
+        return out
+
+    monkeypatch.setattr(rec, "_emit", all_person)
+    assert [(e.text, e.start) for e in rec.predict("  周杰伦 ")] == [("周杰伦", 2)]
+    assert [(e.text, e.start) for e in rec.predict("Sam Altman\t")] == [("Sam Altman", 0)]
 
 
 def test_time_variants_runs_blocks_of_one_variant_in_turn():

@@ -1,6 +1,6 @@
 import pytest
 
-from raner.spans import allowed_transition, spans_to_tags, tags_to_spans
+from raner.spans import allowed_transition, spans_to_tags, tags_to_spans, trim_spaces
 
 
 def test_bio_spans():
@@ -51,3 +51,10 @@ def test_spans_to_tags_inverts_tags_to_spans():
     for scheme, tags in (("BIO", ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC"]),
                          ("BIOES", ["S-PER", "B-LOC", "I-LOC", "E-LOC", "O", "B-ORG", "E-ORG"])):
         assert spans_to_tags(tags_to_spans(tags, scheme), len(tags), scheme) == tags
+
+
+def test_trim_spaces_moves_both_edges_inward():
+    assert trim_spaces(" 周杰伦 的", 0, 5) == (1, 4)
+    assert trim_spaces("Sam Altman", 0, 10) == (0, 10)  # a space inside a name stays
+    a, b = trim_spaces("a   b", 1, 4)
+    assert a == b  # all space: empty
