@@ -141,7 +141,12 @@ def dequantized(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
             for i, scale in ((1, 8), (2, 10))}
     out = {}
     for name, a in raw.items():
-        if name.endswith(PACKED_4BIT_SUFFIX):
+        if name in lstm:  # [directions, input, 4 * hidden] -> ONNX LSTM's [directions, 4 * hidden, input]; first:
+            # an unfused LSTM's weights also have the plain int8 case's ``_quantized`` and ``_scale`` names
+            scale, zero = (raw[k] for k in lstm[name])
+            back = _affine(a, scale[:, None, None], zero[:, None, None]).transpose(0, 2, 1).copy()
+            out[name.removesuffix("_quantized")] = back
+        elif name.endswith(PACKED_4BIT_SUFFIX):
             base = name[: -len(PACKED_4BIT_SUFFIX)]
             codes, zero = _unpack_4bit(a), _unpack_4bit(raw[base + "_q4_zero_point"])
             scale = raw[base + "_q4_scale"]
@@ -151,9 +156,6 @@ def dequantized(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
         elif name.endswith("_quantized") and name[: -len("_quantized")] + "_scale" in raw:
             base = name[: -len("_quantized")]
             out[base] = _affine(a, raw[base + "_scale"], raw[base + "_zero_point"])
-        elif name in lstm:  # [directions, input, 4 * hidden] -> ONNX LSTM's [directions, 4 * hidden, input]
-            scale, zero = (raw[k] for k in lstm[name])
-            out[name] = _affine(a, scale[:, None, None], zero[:, None, None]).transpose(0, 2, 1).copy()
         elif a.dtype == np.float32:
             out.setdefault(name, a)
     return out

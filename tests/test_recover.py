@@ -41,7 +41,10 @@ def test_recovered_checkpoint_reproduces_the_exported_emissions(tiny_corpus, tmp
         assert torch.equal(value, rebuilt[name]), name
 
 
-def test_a_quantized_graph_reads_back_to_within_a_quantization_step(tmp_path):
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_a_quantized_graph_reads_back_to_within_a_quantization_step(tmp_path, fused):
+    """As release serves it (both directions one node) and as prune writes it (a node a direction, whose int8 LSTM
+    weights carry the plain ``_quantized`` names)."""
     import numpy as np
     import onnx
     from onnx import numpy_helper
@@ -57,13 +60,16 @@ def test_a_quantized_graph_reads_back_to_within_a_quantization_step(tmp_path):
                     heads=2, head_dim=4, dropout=0.0, n_words=12000, word_dim=32)
     Tagger(cfg, sparse=False).eval().net.export_onnx(tmp_path / "fp32.onnx")
     quantize(tmp_path / "fp32.onnx", tmp_path / "emb4.onnx", table_bits=4)  # int8 weights, 4-bit big tables
-    for name in ("fp32", "emb4"):
-        rewrite_file(tmp_path / f"{name}.onnx", fuse_bilstm)
+    if fused:
+        for name in ("fp32", "emb4"):
+            rewrite_file(tmp_path / f"{name}.onnx", fuse_bilstm)
     exact = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(tmp_path / "fp32.onnx")).graph.initializer}
     quantized = onnx.load(str(tmp_path / "emb4.onnx")).graph
     back = dequantized(quantized)
     kinds = {i.name.rsplit("_", 1)[-1] for i in quantized.initializer}
-    assert {"q4", "quantized"} <= kinds and "bilstm.input1" in back  # every kind of weight was there to read back
+    lstm_ops = [n for n in quantized.node if n.op_type == "DynamicQuantizeLSTM"]
+    assert len(lstm_ops) == (1 if fused else 2)
+    assert {"q4", "quantized"} <= kinds and all(n.input[1].removesuffix("_quantized") in back for n in lstm_ops)
     for name, value in exact.items():
         if value.dtype != np.float32 or value.size < 2:
             continue
