@@ -200,15 +200,17 @@ def test_no_entity_begins_or_ends_with_a_space(monkeypatch):
     labels = rec.manifest.labels
     begin, inside = labels.index("B-PER"), labels.index("I-PER")
 
-    def all_person(encoded):
+    def all_person(encoded, each_alone=False):
         steps = max(len(e) for e in encoded)
         out = np.zeros((len(encoded), steps, len(labels)), dtype=np.float32)
-        out[:, 0, begin] = out[:, 1:, inside] = 50.0
+        out[:, 0, begin] = out[:, 1:, begin if each_alone else inside] = 50.0
         return out
 
     monkeypatch.setattr(rec, "_emit", all_person)
     assert [(e.text, e.start) for e in rec.predict("  周杰伦 ")] == [("周杰伦", 2)]
     assert [(e.text, e.start) for e in rec.predict("Sam Altman\t")] == [("Sam Altman", 0)]
+    monkeypatch.setattr(rec, "_emit", lambda encoded: all_person(encoded, each_alone=True))
+    assert [(e.text, e.start) for e in rec.predict("王 五")] == [("王", 0), ("五", 2)]
 
 
 def test_time_variants_runs_blocks_of_one_variant_in_turn():
