@@ -1,31 +1,51 @@
 """An ensemble variant: several exported members run side by side in one ONNX graph whose emissions are their mean,
 decoded with the members' averaged CRF scores.
 
-Members must share the model directory's vocabularies (same training text, same lexicon); one member may read
-more inputs than the others (LAC's words), and the variant then takes that member's extra input files.
+Members read the model directory's inputs. A member whose character or bigram vocabulary differs (a student with a
+pruned table) gets the model's ids translated to its own inside the graph, an id it lacks read as its unknown id, as
+its own vocabulary would read the text; lexicons must match. One member may read more inputs than the others (LAC's
+words), and the variant then takes that member's extra input files.
 """
 from __future__ import annotations
 
 import filecmp
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import compose, helper, numpy_helper
 
+from raner.features import UNK, read_table
 from raner.manifest import Member, read_manifest, register_variant, write_manifest
 
 from .model_dir import measured_variant, score_variants
 
 INPUT_FILE_KEYS = ("vocab", "bigrams", "lexicon", "lac_tokens")
+REMAPPABLE = {"vocab": "chars", "bigrams": "bigrams"}  # input file -> the graph input holding its ids
 
 
-def merge_graphs(files: list[Path], out: Path) -> None:
-    """One graph that feeds the shared inputs to every member and outputs the mean of their ``emissions``."""
+@dataclass(frozen=True)
+class MemberSpec:
+    """One member of an ensemble: an exported model directory and the variant of it that runs."""
+
+    dir: Path
+    variant: str
+
+    @classmethod
+    def parse(cls, text: str, default_variant: str) -> MemberSpec:
+        """``DIR`` or ``DIR:VARIANT``."""
+        d, sep, v = text.rpartition(":")
+        return cls(Path(d), v) if sep and d else cls(Path(text), default_variant)
+
+
+def merge_graphs(files: list[Path], out: Path, remaps: list[dict[str, np.ndarray]] | None = None) -> None:
+    """One graph that feeds the shared inputs to every member and outputs the mean of their ``emissions``;
+    ``remaps[i]`` maps an input's ids to member i's own (a lookup table per input name) where its vocabulary differs."""
     members = [onnx.load(str(f)) for f in files]
+    remaps = remaps or [{} for _ in files]
     inputs: dict[str, onnx.ValueInfoProto] = {}
     nodes, inits, opsets = [], [], {}
     outputs = []
@@ -36,7 +56,13 @@ def merge_graphs(files: list[Path], out: Path) -> None:
         p = compose.add_prefix(m, prefix, rename_inputs=True, rename_outputs=True)
         for x in m.graph.input:
             inputs.setdefault(x.name, x)
-            nodes.append(helper.make_node("Identity", [x.name], [prefix + x.name], name=f"{prefix}feed_{x.name}"))
+            table = remaps[i].get(x.name)
+            if table is None:
+                nodes.append(helper.make_node("Identity", [x.name], [prefix + x.name], name=f"{prefix}feed_{x.name}"))
+                continue
+            inits.append(numpy_helper.from_array(table.astype(np.int64), f"{prefix}remap/{x.name}"))
+            nodes.append(helper.make_node("Gather", [f"{prefix}remap/{x.name}", x.name], [prefix + x.name],
+                                          name=f"{prefix}remap_{x.name}"))
         nodes.extend(p.graph.node)
         inits.extend(p.graph.initializer)
         outputs.append(prefix + m.graph.output[0].name)
@@ -74,62 +100,87 @@ def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
     return nodes, kept
 
 
-def mean_crf(dirs: list[Path]) -> dict[str, np.ndarray]:
-    """The model directories' start, end and transition scores, averaged."""
-    crfs = [np.load(d / read_manifest(d).crf) for d in dirs]
+def mean_crf(dirs: list[Path], variants: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The start, end and transition scores of the model directories (each variant's own CRF where given), averaged."""
+    names = [read_manifest(d).variant_crf(v) if v else read_manifest(d).crf
+             for d, v in zip(dirs, variants or [None] * len(dirs))]
+    crfs = [np.load(d / name) for d, name in zip(dirs, names)]
     return {k: np.mean([c[k] for c in crfs], axis=0).astype(np.float32) for k in ("start", "end", "transitions")}
 
 
-def shared_inputs(out: Path, members: list[Path]) -> dict:
-    """The input files the ensemble reads: the union of the members', each checked identical to the model's own
-    and copied in where the model directory lacks it."""
+def id_remap(own: Path, member: Path) -> np.ndarray:
+    """For each id of the model's vocabulary file ``own``, the member's id of the same entry, or the member's unknown
+    id for entries it lacks (what the member's own vocabulary would give the text)."""
+    theirs = read_table(member)
+    if UNK not in theirs:
+        raise ValueError(f"{member} has no {UNK} entry, so the model's entries it lacks cannot be read")
+    table = np.full(len(read_table(own)), theirs[UNK], dtype=np.int64)
+    for entry, i in read_table(own).items():
+        table[i] = theirs.get(entry, theirs[UNK])
+    return table
+
+
+def shared_inputs(out: Path, members: list[MemberSpec]) -> tuple[dict, list[dict[str, np.ndarray]]]:
+    """The input files the ensemble reads (the union of the members': the model's own, and a member's extra files
+    copied in where the model directory lacks them) and, per member, the id tables of vocabularies that differ from
+    the model's. Anything else that differs (lexicons, settings) is refused."""
     own = read_manifest(out).inputs
     union = dict(own)
-    for d in members:
-        for key, value in read_manifest(d).inputs.items():
+    remaps: list[dict[str, np.ndarray]] = []
+    for spec in members:
+        d, remap = spec.dir, {}
+        for key, value in read_manifest(d).variant_inputs(spec.variant).items():
             if key not in INPUT_FILE_KEYS:
                 if union.get(key, value) != value:
                     raise ValueError(f"member {d} has {key}={value!r}, the model {union[key]!r}")
                 union[key] = value
-                continue
-            if key in union:
-                if not filecmp.cmp(d / value, out / union[key], shallow=False):
-                    raise ValueError(f"member {d}: {value} differs from {out / union[key]}; "
-                                     "members must share vocabularies")
-            else:
+            elif key not in union:
                 shutil.copyfile(d / value, out / value)
                 union[key] = value
-    return union
+            elif not filecmp.cmp(d / value, out / union[key], shallow=False):
+                if key not in REMAPPABLE:
+                    raise ValueError(f"member {d}: {value} differs from {out / union[key]}; "
+                                     f"members must share the {key} file")
+                remap[REMAPPABLE[key]] = id_remap(out / union[key], d / value)
+        remaps.append(remap)
+    return union, remaps
 
 
-def member_record(d: Path) -> Member:
-    """Where a member came from: its directory at build time and how it was trained (command, dev F1, seconds)."""
+def member_record(spec: MemberSpec) -> Member:
+    """Where a member came from: its directory and variant at build time and how it was trained (command, dev F1,
+    seconds)."""
+    d = spec.dir
+    manifest = read_manifest(d)
     info = d / "training.json"
-    training = json.loads(info.read_text(encoding="utf-8")) if info.is_file() else read_manifest(d).training or {}
+    training = (json.loads(info.read_text(encoding="utf-8")) if info.is_file()
+                else manifest.variants[spec.variant].extra.get("training") or manifest.training or {})
     keep = ("command", "recipe", "best_dev_f1", "train_seconds", "total_train_seconds", "threads")
-    return Member(str(d), {k: training[k] for k in keep if k in training})
+    return Member(f"{d}:{spec.variant}", {k: training[k] for k in keep if k in training})
 
 
-def add_ensemble_variant(out: Path, members: list[Path], variant: str, data: Path | None) -> str:
-    """Write and register ``ensemble-<variant>``: each member's ``variant`` graph, run together."""
-    name = f"ensemble-{variant}"
-    chosen = [read_manifest(d).variants[variant] for d in members]
-    files = [d / v.file for d, v in zip(members, chosen)]
-    inputs = shared_inputs(out, members)
-    merge_graphs(files, out / f"model.{name}.onnx")
-    np.savez(out / "crf.ensemble.npz", **mean_crf(members))
+def add_ensemble_variant(out: Path, members: list[MemberSpec], name: str, data: Path | None,
+                         test: bool = False) -> str:
+    """Write and register the variant ``name``: each member's graph, run together on the model's inputs; scored on
+    ``data``'s dev splits (and its test split with ``test``) when given."""
+    chosen = [read_manifest(m.dir).variants[m.variant] for m in members]
+    files = [m.dir / v.file for m, v in zip(members, chosen)]
+    inputs, remaps = shared_inputs(out, members)
+    merge_graphs(files, out / f"model.{name}.onnx", remaps)
+    crf = f"crf.{name}.npz"
+    np.savez(out / crf, **mean_crf([m.dir for m in members], [m.variant for m in members]))
     own = read_manifest(out).inputs
-    records = tuple(member_record(d) for d in members)
+    records = tuple(member_record(m) for m in members)
     spent = [m.training.get("total_train_seconds", m.training.get("train_seconds")) for m in records]
     register_variant(out, measured_variant(
         out, name, f"model.{name}.onnx",
-        f"{len(members)} independently trained members ({', '.join(d.name for d in members)}), "
-        f"each as its {variant} variant, run in one graph; emissions and CRF scores averaged",
-        inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf="crf.ensemble.npz", members=records,
+        f"{len(members)} independently trained members "
+        f"({', '.join(f'{m.dir.name}:{m.variant}' for m in members)}) run in one graph; emissions and CRF scores "
+        "averaged",
+        inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf=crf, members=records,
         total_train_seconds=round(sum(spent), 1) if all(spent) else None,
         batch_invariant=all(v.batch_invariant for v in chosen)))
     if data is not None:
-        score_variants(out, data, [name])
+        score_variants(out, data, [name], test=test)
     return name
 
 

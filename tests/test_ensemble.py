@@ -33,13 +33,13 @@ def test_ensemble_variant_averages_member_emissions_and_crf(members, tmp_path):
     shutil.copytree(members[0], out)
     main([str(out), *map(str, members), "--variant", "fp32", "--no-eval"])
     raw = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert raw["variants"]["ensemble-fp32"]["crf"] == "crf.ensemble.npz"
+    assert raw["variants"]["ensemble-fp32"]["crf"] == "crf.ensemble-fp32.npz"
     texts = ["马云在杭州阿里巴巴总部发表演讲", "华为在深圳"]
     ens = raner.load(out, variant="ensemble-fp32", cache_size=0)
     each = [raner.load(m, variant="fp32", cache_size=0).emissions(texts) for m in members]
     for i, got in enumerate(ens.emissions(texts)):
         assert np.allclose(got, (each[0][i] + each[1][i]) / 2, atol=1e-5)
-    crf = np.load(out / "crf.ensemble.npz")
+    crf = np.load(out / "crf.ensemble-fp32.npz")
     first, second = np.load(members[0] / "crf.npz"), np.load(members[1] / "crf.npz")
     assert np.allclose(crf["transitions"], (first["transitions"] + second["transitions"]) / 2)
     assert all(e.text == texts[0][e.start:e.end] for e in ens.predict(texts[0]))
@@ -47,16 +47,64 @@ def test_ensemble_variant_averages_member_emissions_and_crf(members, tmp_path):
     assert np.allclose(single._crf.start[:1], np.load(out / "crf.npz")["start"][:1])
 
 
-def test_members_with_other_vocabularies_are_refused(members, tmp_path):
-    from compression.ensemble_graph import add_ensemble_variant
+def test_a_member_with_a_smaller_vocabulary_reads_the_models_ids_through_a_table(members, tmp_path):
+    import raner
+    from compression.ensemble import main
+
+    out = tmp_path / "model"
+    shutil.copytree(members[0], out)
+    small = tmp_path / "small"  # members[1] without some characters, as a student with a pruned vocabulary
+    shutil.copytree(members[1], small)
+    dropped = set("杭州阿里巴巴深圳")
+    lines = (small / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    assert dropped <= set(lines)
+    kept = [f"\ue100{i}" if line in dropped else line for i, line in enumerate(lines)]  # ids of the rest unchanged
+    (small / "vocab.txt").write_text("\n".join(kept), encoding="utf-8")
+    texts = ["马云在杭州阿里巴巴总部发表演讲", "华为在深圳"]
+    main([str(out), f"{members[0]}:fp32", f"{small}:fp32", "--name", "mixed", "--no-eval"])
+    ens = raner.load(out, variant="mixed", cache_size=0)
+    each = [raner.load(m, variant="fp32", cache_size=0).emissions(texts) for m in (members[0], small)]
+    for i, got in enumerate(ens.emissions(texts)):
+        assert np.allclose(got, (each[0][i] + each[1][i]) / 2, atol=1e-5)
+    assert read_manifest_members(out, "mixed") == [f"{members[0]}:fp32", f"{small}:fp32"]
+
+
+def read_manifest_members(out, name: str) -> list[str]:
+    from raner.manifest import read_manifest
+
+    return [m.dir for m in read_manifest(out).variants[name].members]
+
+
+def test_id_remap_sends_entries_the_member_lacks_to_its_unknown_id(tmp_path):
+    from compression.ensemble_graph import id_remap
+
+    (tmp_path / "own.txt").write_text("[PAD]\n[UNK]\n甲\n乙\n丙\n", encoding="utf-8")
+    (tmp_path / "member.txt").write_text("[PAD]\n丙\n[UNK]\n甲\n", encoding="utf-8")
+    assert id_remap(tmp_path / "own.txt", tmp_path / "member.txt").tolist() == [0, 2, 3, 2, 1]
+    (tmp_path / "bare.txt").write_text("[PAD]\n甲\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no \\[UNK\\]"):
+        id_remap(tmp_path / "own.txt", tmp_path / "bare.txt")
+
+
+def test_members_with_another_lexicon_are_refused(members, tmp_path):
+    from compression.ensemble_graph import MemberSpec, add_ensemble_variant
+    from raner.manifest import read_manifest
 
     out = tmp_path / "model"
     shutil.copytree(members[0], out)
     other = tmp_path / "other"
     shutil.copytree(members[1], other)
-    (other / "vocab.txt").write_text("[PAD]\n[UNK]\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="share vocabularies"):
-        add_ensemble_variant(out, [members[0], other], "fp32", None)
+    lexicon = read_manifest(other).inputs.get("lexicon")
+    if lexicon is None:  # a member without a lexicon: another setting stands in for it
+        raw = json.loads((other / "manifest.json").read_text(encoding="utf-8"))
+        raw["inputs"]["lexicon_set_size"] = 99
+        (other / "manifest.json").write_text(json.dumps(raw), encoding="utf-8")
+        match = "lexicon_set_size"
+    else:
+        (other / lexicon).write_bytes(b"not the same lexicon")
+        match = "share the lexicon file"
+    with pytest.raises(ValueError, match=match):
+        add_ensemble_variant(out, [MemberSpec(members[0], "fp32"), MemberSpec(other, "fp32")], "e", None)
 
 
 def test_weights_members_share_are_stored_once(members, tmp_path):

@@ -35,11 +35,12 @@ class VariantFigures:
     f1_by_domain: dict  # domain name (DOMAINS) -> F1 on that corpus's dev split
 
 
-def plain_words(name: str) -> str:
+def plain_words(name: str, members: int = 0) -> str:
     """What a variant is and when to pick it, in a line, for someone who has never heard of quantization."""
     parts = []
     if name.startswith("ensemble"):
-        parts.append("three networks voting together: the most accurate, and the slowest")
+        parts.append(f"{members or 'several'} networks voting together: the most accurate, at the cost of their "
+                     "combined time and size")
     if name.startswith("student"):
         parts.append("a small network trained to copy the full-precision one (distilled), then cut smaller still "
                      "(pruned): a fraction of its size and time at about the same accuracy")
@@ -72,7 +73,7 @@ def read_figures(model_path: Path, manifest, default: str) -> tuple[list[Variant
             VariantFigures(
                 name=name,
                 default=name == default,
-                what=plain_words(name),
+                what=plain_words(name, len(v.members)),
                 size_mb=round(v.size_bytes / 1e6, 1),
                 parameters_m=round(v.parameters / 1e6, 1),
                 ms_a_sentence=round(ms, 2) if ms else None,
