@@ -21,7 +21,9 @@ from onnx import compose, helper, numpy_helper
 from raner.features import UNK, read_table
 from raner.manifest import Member, read_manifest, register_variant, write_manifest
 
+from .bilstm_fusion import fuse_bilstm
 from .model_dir import measured_variant, score_variants
+from .word_set_sum import split_word_set_sum
 
 INPUT_FILE_KEYS = ("vocab", "bigrams", "lexicon", "lac_tokens")
 REMAPPABLE = {"vocab": "chars", "bigrams": "bigrams"}  # input file -> the graph input holding its ids
@@ -42,9 +44,13 @@ class MemberSpec:
 
 
 def merge_graphs(files: list[Path], out: Path, remaps: list[dict[str, np.ndarray]] | None = None) -> None:
-    """One graph that feeds the shared inputs to every member and outputs the mean of their ``emissions``;
+    """One graph that feeds the shared inputs to every member and outputs the mean of their ``emissions``, each
+    member's two LSTMs fused and its word-set sum split as the served variants' are (compression.release);
     ``remaps[i]`` maps an input's ids to member i's own (a lookup table per input name) where its vocabulary differs."""
     members = [onnx.load(str(f)) for f in files]
+    for m in members:  # in the form the served variants take (a member straight from a run is not yet)
+        fuse_bilstm(m)
+        split_word_set_sum(m)
     remaps = remaps or [{} for _ in files]
     inputs: dict[str, onnx.ValueInfoProto] = {}
     nodes, inits, opsets = [], [], {}
@@ -173,9 +179,8 @@ def add_ensemble_variant(out: Path, members: list[MemberSpec], name: str, data: 
     spent = [m.training.get("total_train_seconds", m.training.get("train_seconds")) for m in records]
     register_variant(out, measured_variant(
         out, name, f"model.{name}.onnx",
-        f"{len(members)} independently trained members "
-        f"({', '.join(f'{m.dir.name}:{m.variant}' for m in members)}) run in one graph; emissions and CRF scores "
-        "averaged",
+        f"{len(members)} networks ({', '.join(f'{m.dir.name}:{m.variant}' for m in members)}) run in one graph; "
+        "emissions and CRF scores averaged",
         inputs={k: v for k, v in inputs.items() if own.get(k) != v}, crf=crf, members=records,
         total_train_seconds=round(sum(spent), 1) if all(spent) else None,
         batch_invariant=all(v.batch_invariant for v in chosen)))

@@ -110,11 +110,13 @@ def test_members_with_another_lexicon_are_refused(members, tmp_path):
 def test_weights_members_share_are_stored_once(members, tmp_path):
     import onnx
 
+    from compression.bilstm_fusion import fuse_bilstm
     from compression.ensemble_graph import merge_graphs
 
     one = members[0] / "model.fp32.onnx"
     merge_graphs([one, one], tmp_path / "twice.onnx")
     merged, single = onnx.load(str(tmp_path / "twice.onnx")), onnx.load(str(one))
+    assert fuse_bilstm(single) == 1  # members are merged in their served form
     assert len(merged.graph.initializer) == len(single.graph.initializer) + 1  # + the 1/n scale
 
     def weight_bytes(m) -> int:
