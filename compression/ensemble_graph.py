@@ -2,8 +2,9 @@
 decoded with the members' averaged CRF scores.
 
 Members read the model directory's inputs. A member whose character or bigram vocabulary differs (a student with a
-pruned table) gets the model's ids translated to its own inside the graph, an id it lacks read as its unknown id, as
-its own vocabulary would read the text; lexicons must match. One member may read more inputs than the others (LAC's
+pruned table) gets the model's ids translated to its own inside the graph, an entry it lacks read as its unknown id,
+as its own vocabulary would read the text (an entry only the member knows reaches it as unknown: the model's inputs
+cannot name it); lexicons must match. One member may read more inputs than the others (LAC's
 words), and the variant then takes that member's extra input files.
 """
 from __future__ import annotations
