@@ -118,11 +118,11 @@ def mean_crf(dirs: list[Path], variants: list[str] | None = None) -> dict[str, n
 def id_remap(own: Path, member: Path) -> np.ndarray:
     """For each id of the model's vocabulary file ``own``, the member's id of the same entry, or the member's unknown
     id for entries it lacks (what the member's own vocabulary would give the text)."""
-    theirs = read_table(member)
+    theirs, ours = read_table(member), read_table(own)
     if UNK not in theirs:
         raise ValueError(f"{member} has no {UNK} entry, so the model's entries it lacks cannot be read")
-    table = np.full(len(read_table(own)), theirs[UNK], dtype=np.int64)
-    for entry, i in read_table(own).items():
+    table = np.full(len(ours), theirs[UNK], dtype=np.int64)
+    for entry, i in ours.items():
         table[i] = theirs.get(entry, theirs[UNK])
     return table
 
