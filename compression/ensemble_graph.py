@@ -121,7 +121,7 @@ def id_remap(own: Path, member: Path) -> np.ndarray:
     theirs, ours = read_table(member), read_table(own)
     if UNK not in theirs:
         raise ValueError(f"{member} has no {UNK} entry, so the model's entries it lacks cannot be read")
-    table = np.full(len(ours), theirs[UNK], dtype=np.int64)
+    table = np.full(max(ours.values(), default=-1) + 1, theirs[UNK], dtype=np.int64)  # a repeated line: its last id
     for entry, i in ours.items():
         table[i] = theirs.get(entry, theirs[UNK])
     return table

@@ -81,6 +81,8 @@ def test_id_remap_sends_entries_the_member_lacks_to_its_unknown_id(tmp_path):
     (tmp_path / "own.txt").write_text("[PAD]\n[UNK]\n甲\n乙\n丙\n", encoding="utf-8")
     (tmp_path / "member.txt").write_text("[PAD]\n丙\n[UNK]\n甲\n", encoding="utf-8")
     assert id_remap(tmp_path / "own.txt", tmp_path / "member.txt").tolist() == [0, 2, 3, 2, 1]
+    (tmp_path / "repeats.txt").write_text("[PAD]\n[UNK]\n甲\n甲\n", encoding="utf-8")  # the later 甲 is the one read
+    assert id_remap(tmp_path / "repeats.txt", tmp_path / "member.txt").tolist() == [0, 2, 2, 3]
     (tmp_path / "bare.txt").write_text("[PAD]\n甲\n", encoding="utf-8")
     with pytest.raises(ValueError, match="no \\[UNK\\]"):
         id_remap(tmp_path / "own.txt", tmp_path / "bare.txt")
