@@ -77,6 +77,7 @@ def merge_graphs(files: list[Path], out: Path, remaps: list[dict[str, np.ndarray
     nodes.append(helper.make_node("Sum", outputs, ["ensemble/sum"], name="ensemble/sum"))
     nodes.append(helper.make_node("Mul", ["ensemble/sum", "ensemble/scale"], ["emissions"], name="ensemble/mean"))
     nodes, inits = share_identical_weights(nodes, inits)
+    nodes = run_shared_nodes_once(nodes)
     graph = helper.make_graph(nodes, "ensemble", list(inputs.values()), [members[0].graph.output[0]], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid(d, v) for d, v in opsets.items()])
     model.ir_version = max(m.ir_version for m in members)
@@ -86,7 +87,7 @@ def merge_graphs(files: list[Path], out: Path, remaps: list[dict[str, np.ndarray
 
 def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
     """Keep one copy of weights that several members hold byte for byte (LAC's frozen encoder, say) and point every
-    node at it, so ONNX Runtime's common-subexpression elimination can also run the shared computation once."""
+    node at it, so that the computation on them can be shared too (``run_shared_nodes_once``)."""
     first: dict[bytes, str] = {}
     rename: dict[str, str] = {}
     kept = []
@@ -105,6 +106,36 @@ def share_identical_weights(nodes: list, inits: list) -> tuple[list, list]:
             if name in rename:
                 node.input[i] = rename[name]
     return nodes, kept
+
+
+RANDOM_OPS = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"}
+
+
+def run_shared_nodes_once(nodes: list) -> list:
+    """Drop each node that repeats an earlier one (same operator, attributes and inputs, so the same outputs) and read
+    the earlier node's outputs instead: members that share weights and inputs (two networks over LAC's frozen encoder)
+    then run that part once. ONNX Runtime does not do this itself (a graph merged with itself took twice the time of
+    one). ``nodes`` must be in topological order; nodes with subgraphs or random outputs are kept as they are."""
+    def has_graph(node) -> bool:
+        return any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute)
+
+    if any(has_graph(n) for n in nodes):
+        return nodes  # names read inside subgraphs are not rewritten here; leave such graphs alone
+    seen: dict[tuple, list[str]] = {}
+    rename: dict[str, str] = {}
+    kept = []
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            node.input[i] = rename.get(name, name)
+        key = (node.domain, node.op_type, tuple(node.input),
+               tuple(a.SerializeToString(deterministic=True) for a in sorted(node.attribute, key=lambda a: a.name)))
+        earlier = None if node.op_type in RANDOM_OPS else seen.get(key)
+        if earlier is not None and len(earlier) == len(node.output):
+            rename.update({new: old for new, old in zip(node.output, earlier) if new})
+            continue
+        seen.setdefault(key, list(node.output))
+        kept.append(node)
+    return kept
 
 
 def mean_crf(dirs: list[Path], variants: list[str] | None = None) -> dict[str, np.ndarray]:

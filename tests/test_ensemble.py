@@ -114,14 +114,33 @@ def test_weights_members_share_are_stored_once(members, tmp_path):
 
     from compression.bilstm_fusion import fuse_bilstm
     from compression.ensemble_graph import merge_graphs
+    from compression.word_set_sum import split_word_set_sum
 
     one = members[0] / "model.fp32.onnx"
     merge_graphs([one, one], tmp_path / "twice.onnx")
     merged, single = onnx.load(str(tmp_path / "twice.onnx")), onnx.load(str(one))
     assert fuse_bilstm(single) == 1  # members are merged in their served form
+    split_word_set_sum(single)
     assert len(merged.graph.initializer) == len(single.graph.initializer) + 1  # + the 1/n scale
 
     def weight_bytes(m) -> int:
         return sum(len(t.raw_data) + 4 * len(t.float_data) + 8 * len(t.int64_data) for t in m.graph.initializer)
 
     assert weight_bytes(merged) <= weight_bytes(single) + 4
+    merge_graphs([one], tmp_path / "once.onnx")  # and the computation runs once: no more nodes than one member's
+    assert len(merged.graph.node) == len(onnx.load(str(tmp_path / "once.onnx")).graph.node)
+
+
+def test_repeated_nodes_run_once_but_random_ones_do_not():
+    from onnx import helper
+
+    from compression.ensemble_graph import run_shared_nodes_once
+
+    nodes = [helper.make_node("Add", ["x", "y"], ["a"]), helper.make_node("Add", ["x", "y"], ["b"]),
+             helper.make_node("Relu", ["b"], ["c"]), helper.make_node("Relu", ["a"], ["d"]),
+             helper.make_node("Sub", ["x", "y"], ["e"]),
+             helper.make_node("RandomNormalLike", ["x"], ["r1"]), helper.make_node("RandomNormalLike", ["x"], ["r2"]),
+             helper.make_node("Sum", ["c", "d", "e", "r1", "r2"], ["out"])]
+    kept = run_shared_nodes_once(nodes)
+    assert [n.op_type for n in kept] == ["Add", "Relu", "Sub", "RandomNormalLike", "RandomNormalLike", "Sum"]
+    assert list(kept[-1].input) == ["c", "c", "e", "r1", "r2"]  # b is a, so Relu(b) repeats Relu(a): d is c
