@@ -127,10 +127,10 @@ def run_shared_nodes_once(nodes: list) -> list:
     for node in nodes:
         for i, name in enumerate(node.input):
             node.input[i] = rename.get(name, name)
-        key = (node.domain, node.op_type, tuple(node.input),
+        key = (node.domain, node.op_type, tuple(node.input), tuple(bool(o) for o in node.output),  # optional outputs
                tuple(a.SerializeToString(deterministic=True) for a in sorted(node.attribute, key=lambda a: a.name)))
         earlier = None if node.op_type in RANDOM_OPS else seen.get(key)
-        if earlier is not None and len(earlier) == len(node.output):
+        if earlier is not None:
             rename.update({new: old for new, old in zip(node.output, earlier) if new})
             continue
         seen.setdefault(key, list(node.output))

@@ -144,3 +144,7 @@ def test_repeated_nodes_run_once_but_random_ones_do_not():
     kept = run_shared_nodes_once(nodes)
     assert [n.op_type for n in kept] == ["Add", "Relu", "Sub", "RandomNormalLike", "RandomNormalLike", "Sum"]
     assert list(kept[-1].input) == ["c", "c", "e", "r1", "r2"]  # b is a, so Relu(b) repeats Relu(a): d is c
+    # the same node asked for another optional output is not the same node
+    drop = [helper.make_node("Dropout", ["x"], ["y1", ""]), helper.make_node("Dropout", ["x"], ["y2", "mask"]),
+            helper.make_node("Sum", ["y1", "y2", "mask"], ["out"])]
+    assert [n.op_type for n in run_shared_nodes_once(drop)] == ["Dropout", "Dropout", "Sum"]
