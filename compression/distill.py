@@ -1,7 +1,8 @@
 """Posterior distillation: a student CRF learns the per-character tag posteriors of an ensemble of exported models.
 
-The teachers run through the runtime (ONNX Runtime, fp32), each with its own features, so members that read text
-differently (characters, LAC words) can teach one student. Their emissions and CRF scores are averaged, and the
+The teachers run through the runtime (ONNX Runtime; each ``DIR`` as its fp32 variant, or ``DIR:VARIANT``), each with
+its own features, so members that read text differently (characters, LAC words) can teach one student, and a served
+ensemble variant can teach as one member. Their emissions and CRF scores are averaged, and the
 student's forward-backward marginals are pulled toward the averaged CRF's marginals (cross-entropy per character).
 """
 from __future__ import annotations
@@ -15,23 +16,29 @@ import torch
 import raner
 
 from .crf import CRFLayer, log_marginals
-from .ensemble_graph import mean_crf
+from .ensemble_graph import MemberSpec, mean_crf
+
+
+def teacher_spec(text: Path | str) -> MemberSpec:
+    """A teacher named as ``DIR`` (its fp32 variant) or ``DIR:VARIANT``."""
+    return MemberSpec.parse(str(text), "fp32")
 
 
 class EnsembleTeacher:
     """Exported model directories whose averaged emissions and CRF scores define the target posteriors. Each text's
     averaged emissions are kept (up to ``cache_texts`` texts), so epochs after the first run only the student."""
 
-    def __init__(self, dirs: Sequence[Path], labels: Sequence[str], cache_texts: int = 500_000):
+    def __init__(self, dirs: Sequence[Path | str], labels: Sequence[str], cache_texts: int = 500_000):
         if not dirs:
             raise ValueError("an ensemble teacher needs at least one model directory")
-        self.members = [raner.load(d, variant="fp32", cache_size=0) for d in dirs]
-        for d, rec in zip(dirs, self.members):
+        specs = [teacher_spec(d) for d in dirs]
+        self.members = [raner.load(s.dir, variant=s.variant, cache_size=0) for s in specs]
+        for s, rec in zip(specs, self.members):
             if list(rec.manifest.labels) != list(labels):
-                raise ValueError(f"teacher {d} has labels {rec.manifest.labels}, the student {list(labels)}")
+                raise ValueError(f"teacher {s.dir} has labels {rec.manifest.labels}, the student {list(labels)}")
         self.cache: dict[str, np.ndarray] = {}
         self.cache_texts = cache_texts
-        crf = mean_crf([Path(d) for d in dirs])
+        crf = mean_crf([s.dir for s in specs], [s.variant for s in specs])
         self.start, self.end, self.transitions = (torch.from_numpy(crf[k]) for k in ("start", "end", "transitions"))
 
     @torch.no_grad()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .data import DEFAULT_DATA
+from .ensemble_graph import MemberSpec
 from .lac_files import lac_model_dir
 
 
@@ -87,8 +88,8 @@ class TrainConfig:
     entity_bigram_dropout: float = option(0.0, "rate of replacing bigrams inside gold entities by [UNK] (teaches "
                                           "unseen names)")
     entity_char_dropout: float = option(0.0, "rate of replacing characters inside gold entities by [UNK]")
-    teachers: tuple[Path, ...] = option((), "exported model directories whose averaged posteriors the model also "
-                                        "learns (distillation)")
+    teachers: tuple[Path, ...] = option((), "exported model directories (DIR: its fp32 variant; DIR:VARIANT) whose "
+                                        "averaged posteriors the model also learns (distillation)")
     unlabelled: Path | None = option(None, "text file, one sentence a line, also trained on: learned only from the "
                                      "--teachers' posteriors (distillation on unlabelled text)")
     distill_weight: float = option(1.0, "weight of the distillation loss beside the gold CRF loss (with --teachers)")
@@ -192,7 +193,7 @@ class TrainConfig:
         if self.init_from is not None and not self.init_from.is_file():
             missing.append(f"{self.init_from}: no such checkpoint (--init-from)")
         missing += [f"{t}: not an exported model directory (--teachers)" for t in self.teachers
-                    if not (t / "manifest.json").is_file()]
+                    if not (MemberSpec.parse(str(t), "").dir / "manifest.json").is_file()]
         if missing:
             raise ConfigError("training options name missing files:\n  - " + "\n  - ".join(missing))
 

@@ -29,7 +29,7 @@ from .augment import (
     substitute,
 )
 from .data import Sentence, labels_of, read_conll, read_unlabelled
-from .distill import EnsembleTeacher, posterior_loss
+from .distill import EnsembleTeacher, posterior_loss, teacher_spec
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, company_names
 from .inputs import batches_by_length, featurizer_for, to_tensors
 from .lac_encoder import lac_tokenizer, lac_word_types, load_lac_encoder
@@ -300,9 +300,10 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
         info["base"] = json.loads(base_info.read_text(encoding="utf-8"))
         info["total_train_seconds"] = round(info["train_seconds"] + _total_seconds(info["base"]), 1)
     if cfg.teachers:  # distilled: the teachers' training is part of what it took
-        info["teachers"] = [json.loads((t / "training.json").read_text(encoding="utf-8")) for t in cfg.teachers
-                            if (t / "training.json").is_file()
-                            and not (cfg.init_from and t.resolve() == cfg.init_from.parent.resolve())]
+        dirs = [teacher_spec(t).dir for t in cfg.teachers]
+        info["teachers"] = [json.loads((d / "training.json").read_text(encoding="utf-8")) for d in dirs
+                            if (d / "training.json").is_file()
+                            and not (cfg.init_from and d.resolve() == cfg.init_from.parent.resolve())]
         info["total_train_seconds"] = round(info.get("total_train_seconds", info["train_seconds"])
                                             + sum(_total_seconds(t) for t in info["teachers"]), 1)
     (out / "training.json").write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -86,6 +86,32 @@ def test_teacher_marginals_are_distributions_over_the_runtime_emissions(tiny_exp
 
 
 @pytest.mark.slow
+def test_a_teacher_named_dir_colon_variant_runs_that_variant_with_its_crf(tiny_exported, tmp_path):
+    """``DIR:VARIANT`` teaches with that variant (a served ensemble has its own averaged CRF), ``DIR`` with fp32."""
+    import shutil
+    from dataclasses import replace
+
+    import raner
+    from compression.crf import log_marginals
+    from compression.distill import EnsembleTeacher
+    from raner.manifest import read_manifest, write_manifest
+
+    d = tmp_path / "model"
+    shutil.copytree(tiny_exported, d)
+    m = read_manifest(d)
+    crf = dict(np.load(d / m.crf))
+    np.savez(d / "crf.other.npz", **{k: v * 3 for k, v in crf.items()})
+    write_manifest(d, m.with_variant(replace(m.variants["fp32"], name="other", crf="crf.other.npz")))
+    texts = ["马云在杭州发表演讲"]
+    em = torch.from_numpy(np.stack(raner.load(d, variant="fp32", cache_size=0).emissions(texts)))
+    mask = torch.ones(em.shape[:2], dtype=torch.bool)
+    expected = log_marginals(*(torch.from_numpy(crf[k] * 3) for k in ("start", "end", "transitions")), em, mask)
+    other = EnsembleTeacher([f"{d}:other"], m.labels).log_marginals(texts)
+    assert torch.allclose(other, expected, atol=1e-5)
+    assert not torch.allclose(other, EnsembleTeacher([d], m.labels).log_marginals(texts), atol=1e-3)
+
+
+@pytest.mark.slow
 def test_teacher_refuses_other_labels(tiny_exported):
     from compression.distill import EnsembleTeacher
 
