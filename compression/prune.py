@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recipe", type=Path, help="a training recipe (configs/*.json) whose facility convention, "
                     "augmentations and character dropout the fine-tune repeats")
     ap.add_argument("--teachers", type=Path, nargs="+", default=[],
-                    help="exported model directories whose averaged tag posteriors the fine-tune also learns")
+                    help="exported model directories (DIR: its fp32 variant; DIR:VARIANT) whose averaged tag "
+                         "posteriors the fine-tune also learns")
     ap.add_argument("--unlabelled", type=Path,
                     help="text, one sentence a line, also fine-tuned on through --teachers' posteriors only")
     ap.add_argument("--seed", type=int, default=13)
