@@ -181,6 +181,10 @@ class TrainConfig:
         if found:
             raise ConfigError("training options that cannot work:\n  - " + "\n  - ".join(found))
 
+    def teacher_dirs(self) -> list[Path]:
+        """The model directories the --teachers name (each ``DIR`` or ``DIR:VARIANT``)."""
+        return [MemberSpec.parse(str(t), "").dir for t in self.teachers]
+
     def check_files(self) -> None:
         """Raise ConfigError if a file or folder the options name is missing."""
         missing = [f"{self.data / name}: no such file (--data is a folder with train.txt and dev.txt)"
@@ -192,8 +196,8 @@ class TrainConfig:
             missing.append(f"{self.unlabelled}: no such file (--unlabelled is a text file, one sentence a line)")
         if self.init_from is not None and not self.init_from.is_file():
             missing.append(f"{self.init_from}: no such checkpoint (--init-from)")
-        missing += [f"{t}: not an exported model directory (--teachers)" for t in self.teachers
-                    if not (MemberSpec.parse(str(t), "").dir / "manifest.json").is_file()]
+        missing += [f"{t}: not an exported model directory (--teachers)"
+                    for t, d in zip(self.teachers, self.teacher_dirs()) if not (d / "manifest.json").is_file()]
         if missing:
             raise ConfigError("training options name missing files:\n  - " + "\n  - ".join(missing))
 

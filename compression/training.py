@@ -29,7 +29,7 @@ from .augment import (
     substitute,
 )
 from .data import Sentence, labels_of, read_conll, read_unlabelled
-from .distill import EnsembleTeacher, posterior_loss, teacher_spec
+from .distill import EnsembleTeacher, posterior_loss
 from .gazetteer import CATEGORIES, JIEBA_CATEGORIES, build_lexicon, company_names
 from .inputs import batches_by_length, featurizer_for, to_tensors
 from .lac_encoder import lac_tokenizer, lac_word_types, load_lac_encoder
@@ -300,8 +300,7 @@ def train(cfg: TrainConfig, command: str = "", recipe: dict | None = None) -> di
         info["base"] = json.loads(base_info.read_text(encoding="utf-8"))
         info["total_train_seconds"] = round(info["train_seconds"] + _total_seconds(info["base"]), 1)
     if cfg.teachers:  # distilled: the teachers' training is part of what it took
-        dirs = [teacher_spec(t).dir for t in cfg.teachers]
-        info["teachers"] = [json.loads((d / "training.json").read_text(encoding="utf-8")) for d in dirs
+        info["teachers"] = [json.loads((d / "training.json").read_text(encoding="utf-8")) for d in cfg.teacher_dirs()
                             if (d / "training.json").is_file()
                             and not (cfg.init_from and d.resolve() == cfg.init_from.parent.resolve())]
         info["total_train_seconds"] = round(info.get("total_train_seconds", info["train_seconds"])

@@ -77,3 +77,15 @@ def test_a_recorded_command_can_be_run_again():
         "python -m compression.prune runs/s --hidden 80")
     assert invocation("compression.adopt", ["m", "--describe", "two words"]) == (
         "python -m compression.adopt m --describe 'two words'")  # quoted, not split into two arguments
+
+
+def test_teachers_are_checked_by_their_directory_with_or_without_a_variant(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "manifest.json").write_text("{}", encoding="utf-8")
+    cfg = TrainConfig.from_dict({"data": str(tmp_path), "teachers": [f"{tmp_path}/model:ensemble",
+                                                                     f"{tmp_path}/model", f"{tmp_path}/gone:fp32"]})
+    assert cfg.teacher_dirs() == [tmp_path / "model", tmp_path / "model", tmp_path / "gone"]
+    with pytest.raises(ConfigError) as err:
+        cfg.check_files()
+    assert "gone:fp32: not an exported model directory" in str(err.value)
+    assert "model:ensemble" not in str(err.value)
