@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .data import DEFAULT_DATA
-from .ensemble_graph import MemberSpec
+from .distill import teacher_spec
 from .lac_files import lac_model_dir
 
 
@@ -183,7 +183,7 @@ class TrainConfig:
 
     def teacher_dirs(self) -> list[Path]:
         """The model directories the --teachers name (each ``DIR`` or ``DIR:VARIANT``)."""
-        return [MemberSpec.parse(str(t), "").dir for t in self.teachers]
+        return [teacher_spec(t).dir for t in self.teachers]
 
     def check_files(self) -> None:
         """Raise ConfigError if a file or folder the options name is missing."""
